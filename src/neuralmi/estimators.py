@@ -28,7 +28,7 @@ import copy
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 import numpy as np
@@ -38,7 +38,7 @@ from torch import nn
 from ._validation import check_choice, check_pair
 from .critics import ACTIVATIONS, CRITICS, GaussianCritic, ResidualCritic, make_critic
 from .objectives import MARGINALS, METHODS, Evaluation, MutualInformation
-from .preprocessing import TRANSFORMS, ColumnTransform, fit_transform
+from .preprocessing import TRANSFORMS, fit_transform
 from .result import MIResult
 from .training import TrainConfig, resolve_device, train
 

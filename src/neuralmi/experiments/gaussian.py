@@ -34,13 +34,14 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
-import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from ._common import check_training, float_list, int_list, jsonable, paper_estimate, progress_bar, set_tuple, str_list
 
 __all__ = [
     "DESCRIPTION",
@@ -127,10 +128,10 @@ class Config:
     threads: int = 1
 
     def __post_init__(self) -> None:
-        _set_tuple(self, "dims", int)
-        _set_tuple(self, "rhos", float)
-        _set_tuple(self, "methods", str)
-        _set_tuple(self, "hidden", int)
+        set_tuple(self, "dims", int)
+        set_tuple(self, "rhos", float)
+        set_tuple(self, "methods", str)
+        set_tuple(self, "hidden", int)
         if not self.dims or any(d < 1 for d in self.dims):
             raise ValueError(f"dims must be non-empty positive integers; got {self.dims}")
         if len(set(self.dims)) != len(self.dims):
@@ -148,48 +149,13 @@ class Config:
             raise ValueError(f"methods must not repeat; got {self.methods}")
         if not self.hidden or any(h < 1 for h in self.hidden):
             raise ValueError(f"hidden must be non-empty positive widths; got {self.hidden}")
-        _check_training(self)
+        check_training(self)
         if self.infonce_critic not in ("separable", "concat"):
             raise ValueError(f"infonce_critic must be 'separable' or 'concat'; got {self.infonce_critic!r}")
         if not isinstance(self.ksg_k, int) or self.ksg_k < 1:
             raise ValueError(f"ksg_k must be a positive integer; got {self.ksg_k!r}")
 
 
-def _set_tuple(cfg: Any, name: str, kind: type) -> None:
-    value = getattr(cfg, name)
-    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
-        raise TypeError(f"{name} must be a sequence; got {value!r}")
-    try:
-        items = tuple(kind(v) for v in value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a sequence of {kind.__name__}; got {value!r}") from None
-    object.__setattr__(cfg, name, items)
-
-
-def _check_training(cfg: Any) -> None:
-    """Checks shared by the experiments' configs (fields n_samples ... threads)."""
-    for name in ("n_samples", "seeds", "batch_size", "steps", "eval_every", "threads"):
-        value = getattr(cfg, name)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive integer; got {value!r}")
-    if isinstance(cfg.base_seed, bool) or not isinstance(cfg.base_seed, int) or cfg.base_seed < 0:
-        raise ValueError(f"base_seed must be a non-negative integer; got {cfg.base_seed!r}")
-    if cfg.patience is not None and (isinstance(cfg.patience, bool) or not isinstance(cfg.patience, int) or cfg.patience < 1):
-        raise ValueError(f"patience must be a positive integer or None; got {cfg.patience!r}")
-    if not (isinstance(cfg.lr, (int, float)) and math.isfinite(cfg.lr) and cfg.lr > 0):
-        raise ValueError(f"lr must be a positive number; got {cfg.lr!r}")
-    if not 0.0 < cfg.test_size < 1.0:
-        raise ValueError(f"test_size must be in (0, 1); got {cfg.test_size}")
-    if not 0.0 < cfg.ema_rate <= 1.0:
-        raise ValueError(f"ema_rate must be in (0, 1]; got {cfg.ema_rate}")
-    n_train = cfg.n_samples - max(4, int(round(cfg.test_size * cfg.n_samples)))
-    if cfg.batch_size < 2 or cfg.batch_size > n_train:
-        raise ValueError(
-            f"batch_size must be between 2 and the {n_train} training samples "
-            f"(n_samples={cfg.n_samples}, test_size={cfg.test_size}); got {cfg.batch_size}"
-        )
-    if not isinstance(cfg.device, str) or not cfg.device:
-        raise ValueError(f"device must be a non-empty string; got {cfg.device!r}")
 
 
 def quick_config(**changes: Any) -> Config:
@@ -210,32 +176,16 @@ def quick_config(**changes: Any) -> Config:
 
 
 # ---------------------------------------------------------------------------------- command line
-def _float_list(text: str) -> tuple[float, ...]:
-    try:
-        return tuple(float(v) for v in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
-
-
-def _int_list(text: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(v) for v in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
-
-
-def _str_list(text: str) -> tuple[str, ...]:
-    return tuple(v.strip() for v in text.split(",") if v.strip())
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The experiment's own options (the CLI adds --quick, --seeds, --out, --device, --quiet)."""
     d = Config()
-    parser.add_argument("--dims", type=_int_list, help=f"dimensions of X and Y, e.g. 2,20 (default {','.join(map(str, d.dims))})")
-    parser.add_argument("--rhos", type=_float_list, help=f"correlations in (-1, 1); write --rhos=-0.9,0,0.9 when the list starts with a minus (default: {len(d.rhos)} values from -0.99 to 0.99)")
+    parser.add_argument("--dims", type=int_list, help=f"dimensions of X and Y, e.g. 2,20 (default {','.join(map(str, d.dims))})")
+    parser.add_argument("--rhos", type=float_list, help=f"correlations in (-1, 1); write --rhos=-0.9,0,0.9 when the list starts with a minus (default: {len(d.rhos)} values from -0.99 to 0.99)")
     parser.add_argument(
         "--methods",
-        type=_str_list,
+        type=str_list,
         help=f"comma-separated subset of {','.join(METHOD_LABELS)} (default {','.join(d.methods)})",
     )
     parser.add_argument("--with-default", action="store_true", help="add the library's default estimator as an extra curve (not in the paper)")
@@ -266,43 +216,6 @@ def config_from_args(args: argparse.Namespace) -> Config:
 
 
 # ---------------------------------------------------------------------------------- running
-def _estimate(x: np.ndarray, y: np.ndarray, method: str, cfg: Config, seed: int) -> Any:
-    """One estimate; returns a :class:`neuralmi.MIResult`."""
-    import neuralmi
-
-    if method == "ksg":
-        return neuralmi.estimate(x, y, method="ksg", k=cfg.ksg_k)
-    if method == "neuralmi":
-        return neuralmi.estimate(x, y, method="mine", seed=seed, device=cfg.device, progress=False)
-    critic = cfg.infonce_critic if method == "infonce" else "concat"
-    return neuralmi.estimate(
-        x,
-        y,
-        method=method,
-        critic=critic,
-        gaussian_baseline=False,
-        transform="standardize",
-        hidden=cfg.hidden,
-        activation="relu",
-        batch_size=cfg.batch_size,
-        lr=cfg.lr,
-        steps=cfg.steps,
-        eval_every=cfg.eval_every,
-        patience=cfg.patience,
-        test_size=cfg.test_size,
-        ema_rate=cfg.ema_rate,
-        seed=seed,
-        device=cfg.device,
-        threads=cfg.threads,
-        progress=False,
-    )
-
-
-def _progress_bar(total: int, enabled: bool | None, desc: str) -> Any:
-    show = sys.stderr.isatty() if enabled is None else bool(enabled)
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=desc, unit="fit", disable=not show, leave=False)
 
 
 def _point(setting: dict[str, Any], truth: float, res: Any, seed: int) -> dict[str, Any]:
@@ -452,7 +365,7 @@ def run(config: Config) -> dict[str, Any]:
     torch.set_num_threads(config.threads)
     points: list[dict[str, Any]] = []
     total = len(config.dims) * len(config.rhos) * config.seeds * len(config.methods)
-    bar = _progress_bar(total, config.progress, "gaussian")
+    bar = progress_bar(total, config.progress, "gaussian")
     try:
         for dim in config.dims:
             for rho in config.rhos:
@@ -462,7 +375,7 @@ def run(config: Config) -> dict[str, Any]:
                     x, y = task.sample(config.n_samples, seed=seed)
                     for method in config.methods:
                         bar.set_postfix_str(f"d={dim} rho={rho:+.2f} {method}")
-                        res = _estimate(x, y, method, config, seed)
+                        res = paper_estimate(x, y, method, config, seed)
                         points.append(_point({"dim": dim, "rho": rho, "method": method}, task.mi, res, seed))
                         bar.update(1)
     finally:
@@ -473,7 +386,7 @@ def run(config: Config) -> dict[str, Any]:
         str(d): {m: _error_summary([c for c in curves if c["dim"] == d and c["method"] == m]) for m in config.methods}
         for d in config.dims
     }
-    return _jsonable({
+    return jsonable({
         "experiment": "gaussian",
         "description": DESCRIPTION.splitlines()[0],
         "config": asdict(config),
@@ -488,20 +401,7 @@ def run(config: Config) -> dict[str, Any]:
     })
 
 
-def _jsonable(obj: Any) -> Any:
-    """Tuples -> lists, NumPy scalars -> Python numbers, non-finite floats -> None."""
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
 
-
-# ---------------------------------------------------------------------------------- reporting
 def plot(results: dict[str, Any], path: str | Path) -> None:
     """Write the figure: one panel per dimension, estimate (mean ± sd over seeds) against rho per
     method, and the true MI. Points above the panel's range are drawn as triangles on its top

@@ -24,14 +24,14 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import math
-import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from ._common import check_training, float_list, jsonable, paper_estimate, progress_bar, set_tuple, str_list
 
 __all__ = [
     "DESCRIPTION",
@@ -112,10 +112,10 @@ class Config:
     threads: int = 1
 
     def __post_init__(self) -> None:
-        _set_tuple(self, "fs", str)
-        _set_tuple(self, "sigmas", float)
-        _set_tuple(self, "methods", str)
-        _set_tuple(self, "hidden", int)
+        set_tuple(self, "fs", str)
+        set_tuple(self, "sigmas", float)
+        set_tuple(self, "methods", str)
+        set_tuple(self, "hidden", int)
         bad_f = [f for f in self.fs if f not in FUNCTION_LABELS]
         if not self.fs or bad_f or len(set(self.fs)) != len(self.fs):
             raise ValueError(f"fs must be distinct names from {', '.join(FUNCTION_LABELS)}; got {self.fs}")
@@ -130,47 +130,13 @@ class Config:
             raise ValueError(f"methods must be distinct names from {', '.join(METHOD_LABELS)}; got {self.methods}")
         if not self.hidden or any(h < 1 for h in self.hidden):
             raise ValueError(f"hidden must be non-empty positive widths; got {self.hidden}")
-        _check_training(self)
+        check_training(self)
         if isinstance(self.ksg_k, bool) or not isinstance(self.ksg_k, int) or self.ksg_k < 1:
             raise ValueError(f"ksg_k must be a positive integer; got {self.ksg_k!r}")
         if isinstance(self.truth_points, bool) or not isinstance(self.truth_points, int) or self.truth_points < 2:
             raise ValueError(f"truth_points must be an integer >= 2; got {self.truth_points!r}")
 
 
-def _set_tuple(cfg: Any, name: str, kind: type) -> None:
-    value = getattr(cfg, name)
-    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
-        raise TypeError(f"{name} must be a sequence; got {value!r}")
-    try:
-        items = tuple(kind(v) for v in value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a sequence of {kind.__name__}; got {value!r}") from None
-    object.__setattr__(cfg, name, items)
-
-
-def _check_training(cfg: Any) -> None:
-    for name in ("n_samples", "seeds", "batch_size", "steps", "eval_every", "threads"):
-        value = getattr(cfg, name)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive integer; got {value!r}")
-    if isinstance(cfg.base_seed, bool) or not isinstance(cfg.base_seed, int) or cfg.base_seed < 0:
-        raise ValueError(f"base_seed must be a non-negative integer; got {cfg.base_seed!r}")
-    if cfg.patience is not None and (isinstance(cfg.patience, bool) or not isinstance(cfg.patience, int) or cfg.patience < 1):
-        raise ValueError(f"patience must be a positive integer or None; got {cfg.patience!r}")
-    if not (isinstance(cfg.lr, (int, float)) and math.isfinite(cfg.lr) and cfg.lr > 0):
-        raise ValueError(f"lr must be a positive number; got {cfg.lr!r}")
-    if not 0.0 < cfg.test_size < 1.0:
-        raise ValueError(f"test_size must be in (0, 1); got {cfg.test_size}")
-    if not 0.0 < cfg.ema_rate <= 1.0:
-        raise ValueError(f"ema_rate must be in (0, 1]; got {cfg.ema_rate}")
-    n_train = cfg.n_samples - max(4, int(round(cfg.test_size * cfg.n_samples)))
-    if cfg.batch_size < 2 or cfg.batch_size > n_train:
-        raise ValueError(
-            f"batch_size must be between 2 and the {n_train} training samples "
-            f"(n_samples={cfg.n_samples}, test_size={cfg.test_size}); got {cfg.batch_size}"
-        )
-    if not isinstance(cfg.device, str) or not cfg.device:
-        raise ValueError(f"device must be a non-empty string; got {cfg.device!r}")
 
 
 def quick_config(**changes: Any) -> Config:
@@ -191,23 +157,14 @@ def quick_config(**changes: Any) -> Config:
 
 
 # ---------------------------------------------------------------------------------- command line
-def _float_list(text: str) -> tuple[float, ...]:
-    try:
-        return tuple(float(v) for v in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
-
-
-def _str_list(text: str) -> tuple[str, ...]:
-    return tuple(v.strip() for v in text.split(",") if v.strip())
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The experiment's own options (the CLI adds --quick, --seeds, --out, --device, --quiet)."""
     d = Config()
-    parser.add_argument("--sigmas", type=_float_list, help="noise levels, e.g. 0.1,0.3,0.9 (default: 10 values from 0.05 to 0.9)")
-    parser.add_argument("--functions", type=_str_list, dest="fs", help=f"subset of {','.join(FUNCTION_LABELS)} (default all)")
-    parser.add_argument("--methods", type=_str_list, help=f"subset of {','.join(METHOD_LABELS)} (default {','.join(d.methods)})")
+    parser.add_argument("--sigmas", type=float_list, help="noise levels, e.g. 0.1,0.3,0.9 (default: 10 values from 0.05 to 0.9)")
+    parser.add_argument("--functions", type=str_list, dest="fs", help=f"subset of {','.join(FUNCTION_LABELS)} (default all)")
+    parser.add_argument("--methods", type=str_list, help=f"subset of {','.join(METHOD_LABELS)} (default {','.join(d.methods)})")
     parser.add_argument("--n", type=int, dest="n_samples", help=f"samples per point (default {d.n_samples})")
     parser.add_argument("--steps", type=int, help=f"training steps of the neural methods (default {d.steps})")
 
@@ -231,52 +188,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
 
 
 # ---------------------------------------------------------------------------------- running
-def _estimate(x: np.ndarray, y: np.ndarray, method: str, cfg: Config, seed: int) -> Any:
-    import neuralmi
 
-    if method == "ksg":
-        return neuralmi.estimate(x, y, method="ksg", k=cfg.ksg_k)
-    return neuralmi.estimate(
-        x,
-        y,
-        method=method,
-        critic="concat",
-        gaussian_baseline=False,
-        transform="standardize",
-        hidden=cfg.hidden,
-        activation="relu",
-        batch_size=cfg.batch_size,
-        lr=cfg.lr,
-        steps=cfg.steps,
-        eval_every=cfg.eval_every,
-        patience=cfg.patience,
-        test_size=cfg.test_size,
-        ema_rate=cfg.ema_rate,
-        seed=seed,
-        device=cfg.device,
-        threads=cfg.threads,
-        progress=False,
-    )
-
-
-def _progress_bar(total: int, enabled: bool | None, desc: str) -> Any:
-    show = sys.stderr.isatty() if enabled is None else bool(enabled)
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=desc, unit="fit", disable=not show, leave=False)
-
-
-def _jsonable(obj: Any) -> Any:
-    """Tuples -> lists, NumPy scalars -> Python numbers, non-finite floats -> None."""
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
 
 
 def _curves(points: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -409,7 +321,7 @@ def run(config: Config) -> dict[str, Any]:
     torch.set_num_threads(config.threads)
     points: list[dict[str, Any]] = []
     total = len(config.fs) * len(config.sigmas) * config.seeds * len(config.methods)
-    bar = _progress_bar(total, config.progress, "nonlinear")
+    bar = progress_bar(total, config.progress, "nonlinear")
     try:
         for sigma in config.sigmas:
             for f in config.fs:
@@ -419,7 +331,7 @@ def run(config: Config) -> dict[str, Any]:
                     x, y = task.sample(config.n_samples, seed=seed)
                     for method in config.methods:
                         bar.set_postfix_str(f"sigma={sigma:.2f} {f} {method}")
-                        res = _estimate(x, y, method, config, seed)
+                        res = paper_estimate(x, y, method, config, seed)
                         points.append(
                             {
                                 "f": f,
@@ -445,7 +357,7 @@ def run(config: Config) -> dict[str, Any]:
     truth_curve = {f: [[float(s), NonlinearChannel(f, float(s)).mi] for s in grid] for f in config.fs}
     curves = _curves(points)
     summary = _summary(curves, config)
-    return _jsonable(
+    return jsonable(
         {
             "experiment": "nonlinear",
             "description": DESCRIPTION.splitlines()[0],
