@@ -290,6 +290,29 @@ def test_evaluate_minee_finite() -> None:
     assert ev.n == 64 and math.isfinite(ev.value) and math.isfinite(ev.stderr)
 
 
+def test_minee_reference_fitted_to_data_and_saved() -> None:
+    gen = torch.Generator().manual_seed(0)
+    a = torch.tensor([[1.0, 0.0, 0.0], [0.9, 0.5, 0.0], [0.2, 0.3, 2.0]])
+    x = torch.randn(4000, 3, generator=gen) @ a.T + torch.tensor([1.0, -2.0, 0.5])
+    y = torch.randn(4000, 2, generator=gen)
+    mi = MutualInformation(3, 2, method="minee", hidden=(8,), seed=0)
+    assert torch.equal(mi.ref_scale_x, torch.eye(3))  # standard normal until fitted
+    assert mi.fit_reference(x, y) is mi
+    cov = torch.cov(x.double().T)
+    ridge = 1e-3 * float(cov.diagonal().mean())
+    fitted = (mi.ref_scale_x @ mi.ref_scale_x.T).double()
+    assert torch.allclose(fitted, cov + ridge * torch.eye(3, dtype=torch.float64), atol=1e-4)
+    assert torch.allclose(mi.ref_loc_x, x.mean(0), atol=1e-5)
+    draws = mi._reference(200_000, "x", x, torch.Generator().manual_seed(1))
+    assert torch.allclose(draws.mean(0), x.mean(0), atol=0.02)
+    assert torch.allclose(torch.cov(draws.T), fitted.float(), atol=0.05)
+    restored = MutualInformation(3, 2, method="minee", hidden=(8,), seed=0)
+    restored.load_state_dict(mi.state_dict())
+    assert torch.equal(restored.ref_scale_x, mi.ref_scale_x) and torch.equal(restored.ref_loc_y, mi.ref_loc_y)
+    with pytest.raises(ValueError, match="minee"):
+        MutualInformation(3, 2, method="mine").fit_reference(x, y)
+
+
 def test_evaluation_stderr_formula() -> None:
     infl = np.array([1.0, -1.0, 2.0, -2.0])
     ev = Evaluation(0.5, infl, 4)

@@ -345,6 +345,8 @@ class NeuralEstimator:
             remine_target=cfg.remine_target,
             seed=cfg.seed,
         ).to(device)
+        if cfg.method == "minee":  # the reference Gaussians match the training rows
+            module.fit_reference(tens(xt[tr]), tens(yt[tr]))
         self._threads(module, batch, device)
         folds = [(tens(xt[f]), tens(yt[f])) for f in (fa, fb)]
         trainable = cfg.critic != "gaussian" or cfg.method in ("tuba", "minee")
