@@ -290,6 +290,34 @@ def test_evaluate_minee_finite() -> None:
     assert ev.n == 64 and math.isfinite(ev.value) and math.isfinite(ev.stderr)
 
 
+class _NegativeSquare(nn.Module):
+    def forward(self, v: Tensor) -> Tensor:
+        return -(v**2).sum(dim=1)
+
+
+class _Zero(nn.Module):
+    def forward(self, v: Tensor) -> Tensor:
+        return torch.zeros(v.shape[0])
+
+
+def test_minee_evaluation_floors_each_divergence_at_zero() -> None:
+    # D(P_X || R_X) with P_X = R_X and a non-constant critic reads below 0 (Jensen); a constant
+    # critic does better (0), so the x term must drop out instead of inflating the difference
+    torch.manual_seed(0)
+    mi = MutualInformation(2, 2, method="minee", hidden=(8,), seed=0)
+    mi.critic_x, mi.critic_y = _NegativeSquare(), _Zero()
+    x, y = torch.randn(500, 2), torch.randn(500, 2)
+    x[:, 0] += y[:, 0]
+    ev = mi.evaluate(x, y, n_shifts=4, seed=3)
+    gen = torch.Generator().manual_seed(3)
+    rx, ry = mi._reference(2000, "x", x, gen), mi._reference(2000, "y", y, gen)
+    with torch.no_grad():
+        dxy = float(mi.critic(x, y).double().mean() - bounds.logmeanexp(mi.critic(rx, ry).double()))
+        dx = float(mi.critic_x(x).double().mean() - bounds.logmeanexp(mi.critic_x(rx).double()))
+    assert dx < -0.1
+    assert ev.value == pytest.approx(max(dxy, 0.0), abs=1e-9)
+
+
 def test_minee_reference_fitted_to_data_and_saved() -> None:
     gen = torch.Generator().manual_seed(0)
     a = torch.tensor([[1.0, 0.0, 0.0], [0.9, 0.5, 0.0], [0.2, 0.3, 2.0]])

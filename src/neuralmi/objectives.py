@@ -394,7 +394,12 @@ class MutualInformation(nn.Module):
             (self.critic_y(y), self.critic_y(ref_y)),
         ):
             j = j_scores.double()
-            parts.append((j, j.mean() - bounds.logmeanexp(r_scores.double())))
+            d = j.mean() - bounds.logmeanexp(r_scores.double())
+            # each divergence is a supremum over critics, constants included, so it is >= 0; a
+            # critic that reads below 0 on held-out data is worse than a constant: use the
+            # constant (0, no sampling noise). Without this the overfitted marginal terms read
+            # negative and inflate the difference (and checkpoint selection rewards that).
+            parts.append((j, d) if float(d) > 0.0 else (torch.zeros_like(j), d.new_zeros(())))
         value = parts[0][1] - parts[1][1] - parts[2][1]
         # the references are fresh i.i.d. draws; the data enter through the joint terms
         infl = (parts[0][0] - parts[0][0].mean()) - (parts[1][0] - parts[1][0].mean()) - (
