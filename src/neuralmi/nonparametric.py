@@ -55,6 +55,7 @@ __all__ = [
     "GaussianMI",
     "BinnedMI",
     "ConstantColumnWarning",
+    "DependentColumnsWarning",
     "TiedSamplesWarning",
 ]
 
@@ -72,6 +73,10 @@ _LNC_MC_DRAWS = 100_000
 
 class ConstantColumnWarning(UserWarning):
     """A column of ``x`` or ``y`` has zero variance and was dropped (it carries no information)."""
+
+
+class DependentColumnsWarning(UserWarning):
+    """Some columns of x or y are exact linear combinations of others (gaussian_mi)."""
 
 
 class TiedSamplesWarning(UserWarning):
@@ -533,17 +538,25 @@ def ksg_lnc(
 
 
 def _orthonormal_basis(a: np.ndarray, name: str) -> np.ndarray:
-    """Orthonormal basis (n, d) of the centred columns of ``a``; raise if they are dependent."""
+    """Orthonormal basis of the span of the centred columns of ``a`` (n, d): ``(n, d)``, or
+    ``(n, r)`` with a :class:`DependentColumnsWarning` when only ``r < d`` of them are linearly
+    independent (the Gaussian MI is then that of the ``r``-dimensional column space, which an
+    invertible linear map carries onto ``x``: the MI is the same)."""
     q, r = np.linalg.qr(a)
     s = np.linalg.svd(r, compute_uv=False)
     tol = s[0] * max(a.shape) * np.finfo(np.float64).eps
-    if s[-1] <= tol:
-        raise ValueError(
-            f"the sample covariance of {name} is singular (rank {int(np.sum(s > tol))} < "
-            f"{a.shape[1]} columns): some columns of {name} are linear combinations of others "
-            f"(e.g. a duplicated column); remove them before calling gaussian_mi"
-        )
-    return q
+    if s[-1] > tol:
+        return q
+    u, sv, _ = np.linalg.svd(a, full_matrices=False)
+    rank = int(np.sum(sv > tol))
+    warnings.warn(
+        f"gaussian_mi: the columns of {name} span only {rank} of {a.shape[1]} dimensions (some are "
+        f"linear combinations of others, e.g. a duplicated column); the MI is computed on the "
+        f"{rank}-dimensional column space",
+        DependentColumnsWarning,
+        stacklevel=4,
+    )
+    return u[:, :rank]
 
 
 def gaussian_mi(x: Any, y: Any) -> float:
@@ -567,9 +580,10 @@ def gaussian_mi(x: Any, y: Any) -> float:
     The result is exactly invariant (to rounding) under invertible affine maps of x or y.
 
     Degenerate input: constant columns are dropped with a :class:`ConstantColumnWarning` (MI 0
-    if all of x or all of y are constant). Any other singular covariance (a duplicated or
-    linearly dependent column) raises a ``ValueError`` naming x or y, and an exact linear
-    relation between x and y (a canonical correlation of 1, infinite Gaussian MI) raises too.
+    if all of x or all of y are constant). Linearly dependent columns (a duplicated column, a
+    sum of others) give a :class:`DependentColumnsWarning` and the MI of the column space they
+    span (the same MI: x is an invertible linear image of it). An exact linear relation
+    between x and y (a canonical correlation of 1, infinite Gaussian MI) raises a ``ValueError``.
 
     Args:
         x: samples of X, shape ``(n, d_x)``.
@@ -579,7 +593,7 @@ def gaussian_mi(x: Any, y: Any) -> float:
         The estimate in nats (a Python float, >= 0).
 
     Raises:
-        ValueError: as :func:`ksg`, ``n < d_x + d_y + 1``, or a singular covariance.
+        ValueError: as :func:`ksg`, ``n < d_x + d_y + 1``, or x and y exactly linearly related.
 
     Example:
         >>> rng = np.random.default_rng(0)
