@@ -246,11 +246,14 @@ class _Timeout(BaseException):
 
 @contextlib.contextmanager
 def _time_limit(seconds: float | None):
-    """Interrupt the body with ``_Timeout`` after ``seconds`` (main thread, POSIX only).
+    """Interrupt the body with ``_Timeout`` after ``seconds`` (POSIX main thread only; elsewhere
+    no limit). Also used by ``neuralmi bench`` for its own estimates.
 
     Python-level training loops are interrupted between steps; a long C call finishes first.
     """
-    if seconds is None or not hasattr(signal, "setitimer"):
+    import threading
+
+    if seconds is None or not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
         yield
         return
 

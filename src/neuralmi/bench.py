@@ -48,7 +48,6 @@ import math
 import os
 import platform
 import select
-import signal
 import subprocess
 import sys
 import time
@@ -60,6 +59,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import numpy as np
+
+from ._peers_runner import _time_limit, _Timeout
 
 __all__ = [
     "DESCRIPTION",
@@ -528,32 +529,6 @@ class ResultStore:
 # ---------------------------------------------------------------------------------------------
 # running our methods
 # ---------------------------------------------------------------------------------------------
-
-
-class _Timeout(BaseException):
-    """Raised in the main thread by SIGALRM (a BaseException so that no handler swallows it)."""
-
-
-@contextlib.contextmanager
-def _time_limit(seconds: float | None) -> Iterator[None]:
-    """Interrupt the body with :class:`_Timeout` after ``seconds`` (POSIX main thread only;
-    elsewhere no limit). Python-level loops stop between steps; a long C call finishes first."""
-    import threading
-
-    if seconds is None or not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, frame: Any) -> None:
-        raise _Timeout(f"timed out after {seconds:g} s")
-
-    previous = signal.signal(signal.SIGALRM, handler)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def _estimate_ours(
@@ -1330,16 +1305,6 @@ def plot(rows: Sequence[dict[str, Any]], path: str | Path, tasks_path: str | Pat
 # ---------------------------------------------------------------------------------------------
 
 
-def _pos_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
 def _timeout(text: str) -> float | None:
     if text.strip().lower() in ("none", "0"):
         return None
@@ -1354,6 +1319,8 @@ def _timeout(text: str) -> float | None:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``neuralmi bench``."""
+    from .cli import _positive_int  # the command line's own argument types
+
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("--tasks", default="all", help="task names or fnmatch patterns, comma-separated, e.g. 'gauss-*,student-t-*' (default: all)")
     parser.add_argument(
@@ -1361,8 +1328,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="all",
         help=f"our methods, comma-separated, or the groups 'neural', 'baselines', 'all' (default), 'none'; known: {', '.join(OUR_METHODS)}",
     )
-    parser.add_argument("--n", type=_pos_int, default=10_000, help="samples per task and seed (default 10000)")
-    parser.add_argument("--seeds", type=_pos_int, default=3, help="seeds 0..SEEDS-1 per task (default 3)")
+    parser.add_argument("--n", type=_positive_int, default=10_000, help="samples per task and seed (default 10000)")
+    parser.add_argument("--seeds", type=_positive_int, default=3, help="seeds 0..SEEDS-1 per task (default 3)")
     parser.add_argument("--out", default="runs/bench", help="output folder; rerunning into it resumes (default runs/bench)")
     parser.add_argument(
         "--options",
@@ -1377,7 +1344,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--peer-methods",
         help=f"peer methods, comma-separated ('bmi:ksg,...'), 'bmi', 'torch_mist', 'all' or 'default' (default: {','.join(DEFAULT_PEERS)})",
     )
-    parser.add_argument("--peer-seeds", type=_pos_int, help="run the peers on the first PEER_SEEDS seeds only (default: all seeds)")
+    parser.add_argument("--peer-seeds", type=_positive_int, help="run the peers on the first PEER_SEEDS seeds only (default: all seeds)")
     parser.add_argument(
         "--peers-python",
         help="Python of the peers' environment (default: .venv-peers/bin/python; create it with benchmarks/setup_peers.sh)",
