@@ -345,8 +345,9 @@ class NeuralEstimator:
             remine_target=cfg.remine_target,
             seed=cfg.seed,
         ).to(device)
+        x_train, y_train = tens(xt[tr]), tens(yt[tr])
         if cfg.method == "minee":  # the reference Gaussians match the training rows
-            module.fit_reference(tens(xt[tr]), tens(yt[tr]))
+            module.fit_reference(x_train, y_train)
         self._threads(module, batch, device)
         folds = [(tens(xt[f]), tens(yt[f])) for f in (fa, fb)]
         trainable = cfg.critic != "gaussian" or cfg.method in ("tuba", "minee")
@@ -364,7 +365,7 @@ class NeuralEstimator:
             # checkpoint selection reads a fixed subset of each fold (enough to rank checkpoints;
             # large data sets would otherwise spend most of the time evaluating)
             select = [(xf[:SELECT_MAX], yf[:SELECT_MAX]) for xf, yf in folds]
-            run = train(module, tens(xt[tr]), tens(yt[tr]), select, tcfg)
+            run = train(module, x_train, y_train, select, tcfg)
             states, best_steps, history = run.best_states, run.best_steps, run.history
             diverged, stopped_early, steps_taken = run.diverged, run.stopped_early, run.steps
         else:

@@ -543,12 +543,11 @@ def _orthonormal_basis(a: np.ndarray, name: str) -> np.ndarray:
     independent (the Gaussian MI is then that of the ``r``-dimensional column space, which an
     invertible linear map carries onto ``x``: the MI is the same)."""
     q, r = np.linalg.qr(a)
-    s = np.linalg.svd(r, compute_uv=False)
+    u, s, _ = np.linalg.svd(r)  # a = (q u) diag(s) v^T: q u spans the columns, s ranks them
     tol = s[0] * max(a.shape) * np.finfo(np.float64).eps
     if s[-1] > tol:
         return q
-    u, sv, _ = np.linalg.svd(a, full_matrices=False)
-    rank = int(np.sum(sv > tol))
+    rank = int(np.sum(s > tol))
     warnings.warn(
         f"gaussian_mi: the columns of {name} span only {rank} of {a.shape[1]} dimensions (some are "
         f"linear combinations of others, e.g. a duplicated column); the MI is computed on the "
@@ -556,7 +555,7 @@ def _orthonormal_basis(a: np.ndarray, name: str) -> np.ndarray:
         DependentColumnsWarning,
         stacklevel=4,
     )
-    return u[:, :rank]
+    return q @ u[:, :rank]
 
 
 def gaussian_mi(x: Any, y: Any) -> float:
