@@ -108,6 +108,24 @@ def paper_estimate(x: np.ndarray, y: np.ndarray, method: str, cfg: Any, seed: in
     )
 
 
+def point_record(setting: dict[str, Any], truth: float, res: Any, seed: int) -> dict[str, Any]:
+    """One point of results.json: the setting, seed, truth and what the MIResult ``res`` says
+    (a non-finite stderr becomes None)."""
+    cfg = res.config
+    return {
+        **setting,
+        "seed": seed,
+        "truth": truth,
+        "estimate": float(res.mi),
+        "stderr": None if res.stderr is None or not math.isfinite(res.stderr) else float(res.stderr),
+        "seconds": float(res.seconds),
+        "n_test": int(res.n_test),
+        "steps_taken": cfg.get("steps_taken"),
+        "selected_steps": cfg.get("selected_steps"),
+        "warnings": list(res.warnings),
+    }
+
+
 def progress_bar(total: int, enabled: bool | None, desc: str) -> Any:
     """A tqdm bar over ``total`` fits; ``enabled=None`` shows it only on a terminal."""
     show = sys.stderr.isatty() if enabled is None else bool(enabled)

@@ -41,7 +41,17 @@ from typing import Any
 
 import numpy as np
 
-from ._common import check_training, float_list, int_list, jsonable, paper_estimate, progress_bar, set_tuple, str_list
+from ._common import (
+    check_training,
+    float_list,
+    int_list,
+    jsonable,
+    paper_estimate,
+    point_record,
+    progress_bar,
+    set_tuple,
+    str_list,
+)
 
 __all__ = [
     "DESCRIPTION",
@@ -218,22 +228,6 @@ def config_from_args(args: argparse.Namespace) -> Config:
 # ---------------------------------------------------------------------------------- running
 
 
-def _point(setting: dict[str, Any], truth: float, res: Any, seed: int) -> dict[str, Any]:
-    cfg = res.config
-    return {
-        **setting,
-        "seed": seed,
-        "truth": truth,
-        "estimate": float(res.mi),
-        "stderr": None if res.stderr is None or not math.isfinite(res.stderr) else float(res.stderr),
-        "seconds": float(res.seconds),
-        "n_test": int(res.n_test),
-        "steps_taken": cfg.get("steps_taken"),
-        "selected_steps": cfg.get("selected_steps"),
-        "warnings": list(res.warnings),
-    }
-
-
 def _curve_stats(points: list[dict[str, Any]], keys: tuple[str, ...]) -> list[dict[str, Any]]:
     """Group points by ``keys`` (+ method); mean and standard deviation over seeds."""
     groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
@@ -376,7 +370,7 @@ def run(config: Config) -> dict[str, Any]:
                     for method in config.methods:
                         bar.set_postfix_str(f"d={dim} rho={rho:+.2f} {method}")
                         res = paper_estimate(x, y, method, config, seed)
-                        points.append(_point({"dim": dim, "rho": rho, "method": method}, task.mi, res, seed))
+                        points.append(point_record({"dim": dim, "rho": rho, "method": method}, task.mi, res, seed))
                         bar.update(1)
     finally:
         bar.close()

@@ -31,7 +31,16 @@ from typing import Any
 
 import numpy as np
 
-from ._common import check_training, float_list, jsonable, paper_estimate, progress_bar, set_tuple, str_list
+from ._common import (
+    check_training,
+    float_list,
+    jsonable,
+    paper_estimate,
+    point_record,
+    progress_bar,
+    set_tuple,
+    str_list,
+)
 
 __all__ = [
     "DESCRIPTION",
@@ -332,22 +341,7 @@ def run(config: Config) -> dict[str, Any]:
                     for method in config.methods:
                         bar.set_postfix_str(f"sigma={sigma:.2f} {f} {method}")
                         res = paper_estimate(x, y, method, config, seed)
-                        points.append(
-                            {
-                                "f": f,
-                                "sigma": sigma,
-                                "method": method,
-                                "seed": seed,
-                                "truth": task.mi,
-                                "estimate": float(res.mi),
-                                "stderr": res.stderr,
-                                "seconds": float(res.seconds),
-                                "n_test": int(res.n_test),
-                                "steps_taken": res.config.get("steps_taken"),
-                                "selected_steps": res.config.get("selected_steps"),
-                                "warnings": list(res.warnings),
-                            }
-                        )
+                        points.append(point_record({"f": f, "sigma": sigma, "method": method}, task.mi, res, seed))
                         bar.update(1)
     finally:
         bar.close()
