@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
+from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -171,6 +174,13 @@ def test_config_from_args_adds_the_baseline() -> None:
     assert cfg.data == "spiral" and cfg.seeds == 2 and not cfg.clip and cfg.epochs == gan.quick_config().epochs
 
 
+def test_config_from_args_progress_follows_quiet() -> None:
+    """Like the other experiments: --quiet turns progress off, otherwise it shows on a terminal only."""
+    assert gan.config_from_args(_args("--quiet")).progress is False
+    assert gan.config_from_args(_args()).progress is None
+    assert gan.Config().progress is None
+
+
 # --------------------------------------------------------------------------- a quick run
 
 
@@ -179,21 +189,59 @@ def quick_results() -> dict:
     return gan.run(gan.quick_config(betas=(0.0, 1.0)))
 
 
+def _check_final_against_counts(final: dict[str, Any], cfg: gan.Config) -> None:
+    """The final metrics agree with the per-mode (per-bin) counts they were computed from."""
+    counts = np.asarray(final["counts"])
+    assert len(counts) == (25 if cfg.data == "25gaussians" else cfg.arc_bins)
+    assert counts.sum() == round(final["quality"] * cfg.n_eval)
+    covered = int(np.sum(counts >= cfg.min_share * cfg.n_eval / len(counts)))
+    if cfg.data == "25gaussians":
+        assert final["modes"] == covered and final["modes_any"] == int(np.sum(counts >= 1))
+    else:
+        assert final["arc_coverage"] == covered / cfg.arc_bins and final["arc_any"] == np.mean(counts >= 1)
+    if counts.sum() == 0:
+        assert final["kl"] is None
+    else:
+        q = counts[counts > 0] / counts.sum()
+        assert final["kl"] == pytest.approx(float(np.sum(q * np.log(len(counts) * q))))
+
+
+def _check_curve_ends_at_final(run: dict[str, Any], cfg: gan.Config) -> None:
+    curve = run["curve"]
+    assert curve["step"] == sorted({round(cfg.steps * (i + 1) / cfg.evals) for i in range(cfg.evals)})
+    assert curve["epoch"] == pytest.approx([s / cfg.steps_per_epoch for s in curve["step"]])
+    for key, value in run["final"].items():
+        if key != "counts":
+            assert len(curve[key]) == len(curve["step"]) and curve[key][-1] == value, key
+
+
 def test_quick_run_structure(quick_results: dict) -> None:
     r = quick_results
-    cfg = gan.quick_config()
+    cfg = gan.quick_config(betas=(0.0, 1.0))
+    assert r["config"] == asdict(cfg) and r["steps"] == cfg.steps == 24
     assert len(r["runs"]) == 2 and [row["beta"] for row in r["summary"]] == [0.0, 1.0]
+    assert [(run["beta"], run["seed"]) for run in r["runs"]] == [(0.0, 0), (1.0, 0)]
     json.dumps(r)  # JSON-serialisable
     for run in r["runs"]:
         assert run["steps"] == cfg.steps
         assert len(run["curve"]["step"]) == cfg.evals and run["curve"]["step"][-1] == cfg.steps
-        assert 0 <= run["final"]["modes"] <= 25 and 0.0 <= run["final"]["quality"] <= 1.0
+        _check_final_against_counts(run["final"], cfg)
+        _check_curve_ends_at_final(run, cfg)
         assert len(run["samples"]) == cfg.n_plot and len(run["codes"]) == cfg.n_plot
+        assert set(run["codes"]) <= set(range(cfg.n_codes))
+    # one seed: the summary's mean is that seed's value, its sd 0
+    for row, run in zip(r["summary"], r["runs"]):
+        assert row["seeds"] == [0] and row["seconds_total"] == pytest.approx(run["seconds"])
+        for key in ("modes", "modes_any", "quality", "kl"):
+            assert row[key]["values"] == [run["final"][key]] and row[key]["sd"] == 0.0
+            assert row[key]["mean"] == (None if run["final"][key] is None else pytest.approx(run["final"][key]))
     plain, mine = r["runs"]
     assert all(v is None for v in plain["curve"]["mi_train"])  # beta = 0 trains no critic
     assert all(v is not None and math.isfinite(v) for v in mine["curve"]["mi_train"])
     assert all(0.0 <= s <= 1.0 for s in mine["curve"]["clip_scale"])
-    assert r["reference"]["modes"] == 25
+    real = gan.make_data("25gaussians", cfg.n_eval, cfg.std, np.random.default_rng(123_456))
+    expected = {k: v for k, v in gan.mode_metrics(real, cfg.std, cfg.min_share).items() if k != "counts"}
+    assert r["reference"] == expected and expected["modes"] == 25
 
 
 def test_quick_run_is_deterministic(quick_results: dict) -> None:
@@ -218,10 +266,69 @@ def test_summary_and_plot(quick_results: dict, tmp_path: Path) -> None:
 def test_quick_spiral_without_clipping(tmp_path: Path) -> None:
     r = gan.run(gan.quick_config(data="spiral", betas=(1.0,), clip=False, mi_until=0.5))
     run = r["runs"][0]
-    assert "arc_coverage" in run["final"] and 0.0 <= run["final"]["arc_coverage"] <= 1.0
+    cfg = gan.quick_config(data="spiral", betas=(1.0,), clip=False, mi_until=0.5)
+    _check_final_against_counts(run["final"], cfg)
+    _check_curve_ends_at_final(run, cfg)
+    # the MI term (and its critic) is on for the first half of training only: an evaluation
+    # reports MINE's training estimate iff a step before the cut-off lies in its interval
+    steps = run["curve"]["step"]
+    on = [prev < round(0.5 * cfg.steps) for prev in [0, *steps[:-1]]]
+    assert on[0] and not on[-1]
+    assert [v is not None for v in run["curve"]["mi_train"]] == on
     assert all(v is None for v in run["curve"]["clip_scale"])
     assert "arc coverage" in gan.summarize(r)
     gan.plot(r, tmp_path / "spiral.png")
+
+
+# --------------------------------------------------------------------------- progress
+
+
+def test_progress_bar_advances_per_epoch(
+    quick_results: dict, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Forced on: one bar per (beta, seed) run, advanced once per epoch to the end, with the
+    latest metrics as postfix; the numbers are those of a run without a bar."""
+    bars: list[Any] = []
+    make_bar = gan.progress_bar
+
+    def recording_bar(*args: Any, **kwargs: Any) -> Any:
+        bar = make_bar(*args, **kwargs)
+        updates: list[int] = []
+        update = bar.update
+        bar.update = lambda n=1: (updates.append(n), update(n))[1]
+        bars.append((bar, updates))
+        return bar
+
+    monkeypatch.setattr(gan, "progress_bar", recording_bar)
+    cfg = gan.quick_config(betas=(1.0,), progress=True)
+    r = gan.run(cfg)
+    assert len(bars) == 1
+    bar, updates = bars[0]
+    assert bar.total == cfg.epochs and bar.n == cfg.epochs and updates == [1] * cfg.epochs
+    assert bar.unit == "epoch"
+    final = r["runs"][0]["final"]
+    assert f"modes={final['modes']} " in bar.postfix and "mi=" in bar.postfix
+    err = capsys.readouterr().err
+    assert "gan 25gaussians beta=1 seed=0 (1/1)" in err and "epoch" in err
+    assert f"[gan 25gaussians] beta=1 seed=0: modes={final['modes']} " in err
+    assert r["runs"][0]["final"] == quick_results["runs"][1]["final"]  # the bar draws no random numbers
+
+
+def test_progress_shown_on_a_terminal_only(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """progress=None (the command's default) prints nothing when stderr is not a terminal, the
+    bar and the per-run line when it is; progress=False (--quiet) never prints."""
+    def tiny(progress: bool | None) -> gan.Config:
+        return gan.quick_config(betas=(0.0,), epochs=1, n_data=200, n_eval=200, progress=progress)
+
+    for progress in (None, False):
+        gan.run(tiny(progress))
+        assert capsys.readouterr().err == "", progress  # captured stderr is not a terminal
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    gan.run(tiny(None))
+    err = capsys.readouterr().err
+    assert "beta=0 seed=0 (1/1)" in err and "epoch" in err and "[gan 25gaussians] beta=0 seed=0: modes=" in err
+    gan.run(tiny(False))
+    assert capsys.readouterr().err == ""
 
 
 def test_cli(tmp_path: Path) -> None:

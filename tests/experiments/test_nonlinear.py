@@ -29,19 +29,85 @@ def test_quick_results_structure(quick: dict[str, Any]) -> None:
     json.dumps(quick, allow_nan=False)
     points = quick["points"]
     assert len(points) == len(cfg.fs) * len(cfg.sigmas) * cfg.seeds * len(cfg.methods)
+    assert {(p["f"], p["sigma"], p["method"]) for p in points} == {
+        (f, s, m) for f in cfg.fs for s in cfg.sigmas for m in cfg.methods
+    }
     for p in points:
         assert POINT_KEYS <= set(p)
         assert p["truth"] == pytest.approx(NonlinearChannel(p["f"], p["sigma"]).mi, rel=1e-12)
         assert math.isfinite(p["estimate"]) and p["seconds"] > 0
+        assert p["stderr"] is not None and 0 < p["stderr"] < 0.2, p
+    assert quick["seconds"] >= sum(p["seconds"] for p in points)
     assert set(quick["truth_curve"]) == set(cfg.fs)
-    assert len(quick["truth_curve"]["cubic"]) == cfg.truth_points
-    eq = quick["summary"]["mine"]["equitability"]
+    for f, tc in quick["truth_curve"].items():
+        sig = [s for s, _ in tc]
+        assert len(tc) == cfg.truth_points and sig[0] == pytest.approx(min(cfg.sigmas)) and sig[-1] == pytest.approx(max(cfg.sigmas))
+        assert [mi for _, mi in tc] == pytest.approx([NonlinearChannel(f, s).mi for s in sig], rel=1e-12)
+
+
+def test_quick_summary_and_claims_follow_the_points(quick: dict[str, Any]) -> None:
+    """Spreads across f, errors per f and every claim's verdict agree with the points."""
+    cfg = nonlinear.quick_config()
+    mine = {(p["f"], p["sigma"]): p for p in quick["points"] if p["method"] == "mine"}  # one seed
+    s = quick["summary"]["mine"]
+    eq = s["equitability"]
     assert [row["sigma"] for row in eq] == list(cfg.sigmas)
     for row in eq:
-        truths = list(row["truth_by_f"].values())
-        assert row["truth_spread"] == pytest.approx(max(truths) - min(truths))
-        assert row["estimate_spread"] >= 0
-    assert {"mine_independent_of_f", "mine_matches_truth", "mine_self_equitable"} <= set(quick["claims"])
+        est = np.array([mine[f, row["sigma"]]["estimate"] for f in cfg.fs])
+        tru = np.array([mine[f, row["sigma"]]["truth"] for f in cfg.fs])
+        assert row["estimate_by_f"] == pytest.approx(dict(zip(cfg.fs, est)))
+        assert row["truth_by_f"] == pytest.approx(dict(zip(cfg.fs, tru)))
+        assert row["estimate_spread"] == pytest.approx(np.ptp(est))
+        assert row["truth_spread"] == pytest.approx(np.ptp(tru))
+        assert row["error_spread"] == pytest.approx(np.ptp(est - tru))
+        assert row["estimate_rel_spread"] == pytest.approx(np.ptp(est) / abs(est.mean()))
+        assert row["truth_rel_spread"] == pytest.approx(np.ptp(tru) / tru.mean())
+    for f in cfg.fs:
+        est = np.array([mine[f, sg]["estimate"] for sg in cfg.sigmas])
+        tru = np.array([mine[f, sg]["truth"] for sg in cfg.sigmas])
+        assert s["per_f"][f]["mean_rel_error"] == pytest.approx(np.mean(np.abs(est - tru) / tru))
+        assert s["per_f"][f]["mean_error"] == pytest.approx(np.mean(est - tru))
+
+    claims = quick["claims"]
+    assert set(claims) == {"criterion", "mine_independent_of_f", "mine_matches_truth", "mine_self_equitable"}
+    rel_spread = np.mean([row["estimate_rel_spread"] for row in eq])
+    assert claims["mine_independent_of_f"]["mean_estimate_rel_spread"] == pytest.approx(rel_spread)
+    assert claims["mine_independent_of_f"]["holds"] is bool(rel_spread < nonlinear.FLAT_REL_SPREAD)
+    rel = {f: s["per_f"][f]["mean_rel_error"] for f in cfg.fs}
+    assert claims["mine_matches_truth"]["holds"] is all(v < nonlinear.CLOSE_REL_ERROR for v in rel.values())
+    err_spread = np.mean([row["error_spread"] for row in eq])
+    truth_spread = np.mean([row["truth_spread"] for row in eq])
+    assert claims["mine_self_equitable"]["holds"] is bool(err_spread < 0.25 * truth_spread)
+
+
+def _mine_summary(est_rel_spread: float, rel_errors: dict[str, float], err_spread: float, truth_spread: float) -> dict:
+    return {
+        "mine": {
+            "per_f": {f: {"mean_rel_error": v} for f, v in rel_errors.items()},
+            "mean_estimate_rel_spread": est_rel_spread,
+            "mean_truth_rel_spread": 0.5,
+            "mean_error_spread": err_spread,
+            "mean_truth_spread": truth_spread,
+        }
+    }
+
+
+@pytest.mark.parametrize(
+    ("summary", "expected"),
+    [
+        (_mine_summary(0.05, {"linear": 0.05, "cubic": 0.10, "sin": 0.02}, 0.05, 0.4), (True, True, True)),
+        (_mine_summary(0.50, {"linear": 0.05, "cubic": 0.30, "sin": 0.02}, 0.15, 0.4), (False, False, False)),
+        (_mine_summary(nonlinear.FLAT_REL_SPREAD, {"linear": nonlinear.CLOSE_REL_ERROR}, 0.099, 0.4), (False, False, True)),
+    ],
+)
+def test_claim_checks_apply_their_criteria(summary: dict, expected: tuple[bool, bool, bool]) -> None:
+    """The claim checks give the verdict their stated criteria give, on both sides of each."""
+    claims = nonlinear._claims(summary, nonlinear.quick_config())
+    got = tuple(claims[k]["holds"] for k in ("mine_independent_of_f", "mine_matches_truth", "mine_self_equitable"))
+    assert got == expected
+    # no claims without MINE, or with a single f (nothing to compare across f)
+    assert set(nonlinear._claims({}, nonlinear.quick_config())) == {"criterion"}
+    assert set(nonlinear._claims(summary, nonlinear.quick_config(fs=("cubic",)))) == {"criterion"}
 
 
 def test_quick_mine_tracks_the_truth(quick: dict[str, Any]) -> None:

@@ -126,12 +126,17 @@ def point_record(setting: dict[str, Any], truth: float, res: Any, seed: int) -> 
     }
 
 
-def progress_bar(total: int, enabled: bool | None, desc: str) -> Any:
-    """A tqdm bar over ``total`` fits; ``enabled=None`` shows it only on a terminal."""
-    show = sys.stderr.isatty() if enabled is None else bool(enabled)
+def show_progress(enabled: bool | None) -> bool:
+    """Whether to show progress: ``None`` means only when stderr is a terminal."""
+    return sys.stderr.isatty() if enabled is None else bool(enabled)
+
+
+def progress_bar(total: int, enabled: bool | None, desc: str, unit: str = "fit") -> Any:
+    """A tqdm bar (on stderr) over ``total`` steps of ``unit``; ``enabled=None`` shows it only on a
+    terminal, ``False`` never, ``True`` always."""
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc=desc, unit="fit", disable=not show, leave=False)
+    return tqdm(total=total, desc=desc, unit=unit, disable=not show_progress(enabled), leave=False, file=sys.stderr)
 
 
 def jsonable(obj: Any) -> Any:

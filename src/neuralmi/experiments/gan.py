@@ -62,6 +62,8 @@ from typing import Any
 
 import numpy as np
 
+from ._common import progress_bar, show_progress
+
 __all__ = [
     "DESCRIPTION",
     "DATASETS",
@@ -122,7 +124,9 @@ class Config:
         n_plot: generated samples kept per run for the figure.
         device: ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:N"``.
         threads: torch CPU threads during the run (restored afterwards).
-        progress: print one line per run to stderr.
+        progress: a progress bar per (beta, seed) run on stderr, advancing per epoch with the
+            latest metrics, and one line per finished run; ``None`` shows them only when stderr
+            is a terminal, ``False`` never, ``True`` always.
     """
 
     data: str = "25gaussians"
@@ -151,7 +155,7 @@ class Config:
     n_plot: int = 1000
     device: str = "auto"
     threads: int = 1
-    progress: bool = True
+    progress: bool | None = None
 
     def __post_init__(self) -> None:
         if self.data not in DATASETS:
@@ -422,7 +426,18 @@ def _latent(cfg: Config, n: int, gen: Any, device: Any) -> tuple[Any, Any]:
     return torch.cat([eps, c], dim=1).to(device), c.to(device)
 
 
-def _train_one(cfg: Config, beta: float, seed: int, device: Any, spiral: Spiral | None) -> dict[str, Any]:
+def _headline(data: str, metrics: dict[str, Any]) -> str:
+    """``"modes=12 quality=0.81 kl=0.31"``: the headline metrics of one evaluation."""
+    return " ".join(
+        f"{key}={'n/a' if metrics.get(key) is None else format(metrics[key], '.3g')}" for key, _ in HEADLINE[data]
+    )
+
+
+def _train_one(
+    cfg: Config, beta: float, seed: int, device: Any, spiral: Spiral | None, bar: Any = None
+) -> dict[str, Any]:
+    """Train one GAN; ``bar`` (a tqdm bar over ``cfg.epochs``, optional) advances once per epoch
+    and shows the latest evaluation's headline metrics (and MINE's training estimate) as postfix."""
     import torch
     from torch.nn import functional as F
 
@@ -470,6 +485,11 @@ def _train_one(cfg: Config, beta: float, seed: int, device: Any, spiral: Spiral 
         curve["clip_scale"].append(float(np.mean(scale_acc)) if scale_acc else None)
         mi_acc.clear()
         scale_acc.clear()
+        if bar is not None:
+            post = _headline(cfg.data, m)
+            if curve["mi_train"][-1] is not None:
+                post += f" mi={curve['mi_train'][-1]:.3g}"
+            bar.set_postfix_str(post, refresh=False)
         return fake, c.argmax(dim=1).cpu().numpy(), m
 
     step = 0
@@ -514,6 +534,8 @@ def _train_one(cfg: Config, beta: float, seed: int, device: Any, spiral: Spiral 
             step += 1
             if step in eval_at:
                 last = evaluate(step)
+        if bar is not None:
+            bar.update(1)
     if last is None:  # pragma: no cover - eval_at always contains cfg.steps
         raise RuntimeError(f"training ended after {step} of {cfg.steps} steps without a final evaluation")
     fake, codes, final = last
@@ -561,18 +583,20 @@ def run(config: Config) -> dict[str, Any]:
         real_eval = make_data(cfg.data, cfg.n_eval, cfg.std, np.random.default_rng(123_456))
         reference = {k: v for k, v in _metrics(cfg, real_eval, spiral).items() if k != "counts"}
         runs = []
+        show = show_progress(cfg.progress)
+        n_runs = cfg.seeds * len(cfg.betas)
         for seed in range(cfg.base_seed, cfg.base_seed + cfg.seeds):
             for beta in cfg.betas:
-                r = _train_one(cfg, beta, seed, device, spiral)
+                desc = f"gan {cfg.data} beta={beta:g} seed={seed} ({len(runs) + 1}/{n_runs})"
+                bar = progress_bar(cfg.epochs, cfg.progress, desc, unit="epoch")
+                try:
+                    r = _train_one(cfg, beta, seed, device, spiral, bar)
+                finally:
+                    bar.close()
                 runs.append(r)
-                if cfg.progress:
-                    f = r["final"]
-                    head = ", ".join(
-                        f"{label.split(' (')[0]} {f[key]:.3g}" if f[key] is not None else f"{label} n/a"
-                        for key, label in HEADLINE[cfg.data]
-                    )
-                    print(f"[gan {cfg.data}] beta={beta:g} seed={seed}: {head} ({r['seconds']:.0f} s)",
-                          file=sys.stderr, flush=True)
+                if show:
+                    print(f"[gan {cfg.data}] beta={beta:g} seed={seed}: {_headline(cfg.data, r['final'])} "
+                          f"({r['seconds']:.0f} s)", file=sys.stderr, flush=True)
     finally:
         torch.set_num_threads(threads)
     keys = [k for k in runs[0]["final"] if k != "counts"]
@@ -734,7 +758,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
         changes["mi_until"] = args.mi_until
     if args.threads is not None:
         changes["threads"] = args.threads
-    changes["progress"] = not getattr(args, "quiet", False)
+    changes["progress"] = False if getattr(args, "quiet", False) else None
     if getattr(args, "quick", False):
         return quick_config(**changes)
     return Config(**changes)
