@@ -1,9 +1,12 @@
-"""Tests for neuralmi.data: tables, .npy/.npz, the load_pair dispatcher and IDX files."""
+"""Tests for neuralmi.data: tables (text and Parquet, read by pandas), .npy/.npz, the load_pair
+dispatcher and IDX files."""
 
 from __future__ import annotations
 
 import gzip
 import struct
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -129,6 +132,97 @@ def test_gzipped_csv_and_blank_lines_and_bom(tmp_path: Path) -> None:
     np.testing.assert_array_equal(y[:, 0], [2, 4])
 
 
+def test_semicolon_csv(tmp_path: Path) -> None:
+    # spreadsheets in decimal-comma locales write .csv files with semicolons
+    p = write(tmp_path / "d.csv", "a;b;c\n1;2;3\n4;5;6\n")
+    x, y = load_table(p, "a,b", "c")
+    np.testing.assert_array_equal(x, [[1, 2], [4, 5]])
+    np.testing.assert_array_equal(y, [[3], [6]])
+    # a comma inside a quoted field does not hide the semicolons, nor vice versa
+    p = write(tmp_path / "e.csv", '"x;1",b\n7,8\n9,10\n')
+    x, y = load_table(p, "x;1", "b")
+    np.testing.assert_array_equal(x[:, 0], [7, 9])
+
+
+def test_true_false_cells_read_as_one_and_zero(tmp_path: Path) -> None:
+    p = write(tmp_path / "d.csv", "x,flag\n1.5,True\n2.5,False\n")
+    _, y = load_table(p, "x", "flag")
+    np.testing.assert_array_equal(y[:, 0], [1, 0])
+
+
+def test_numbers_are_parsed_exactly(tmp_path: Path) -> None:
+    data = np.random.default_rng(0).standard_normal((500, 3)) * 10.0 ** np.arange(-5, 10, 5)
+    np.savetxt(tmp_path / "d.csv", data, delimiter=",", header="a,b,c", comments="", fmt="%.17g")
+    x, y = load_table(tmp_path / "d.csv", "a,b", "c")
+    np.testing.assert_array_equal(np.hstack([x, y]), data)  # bit for bit, as float() reads them
+
+
+def test_tsv_without_header_and_crlf(tmp_path: Path) -> None:
+    p = tmp_path / "d.tsv"
+    p.write_bytes(b"1\t2\t3\r\n4\t5\t6\r\n")
+    x, y = load_table(p, "0-1", "2")
+    np.testing.assert_array_equal(x, [[1, 2], [4, 5]])
+    np.testing.assert_array_equal(y, [[3], [6]])
+
+
+def test_single_column_txt_and_gzip_by_content(tmp_path: Path) -> None:
+    p = tmp_path / "d.txt"  # gzip content under a plain name: detected by its magic bytes
+    p.write_bytes(gzip.compress(b"a b\n1 2\n3 4\n5 6\n"))
+    x, y = load_table(p, "a", "b")
+    np.testing.assert_array_equal(y[:, 0], [2, 4, 6])
+
+
+# ------------------------------------------------------------------------------------------
+# Parquet
+# ------------------------------------------------------------------------------------------
+
+
+def test_parquet_by_name_and_index(tmp_path: Path) -> None:
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("pyarrow")
+    df = pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [4, 5, 6], "flag": [True, False, True],
+                       "label": ["u", "v", "w"]})
+    for name in ("d.parquet", "d.pq"):
+        df.to_parquet(tmp_path / name)
+        x, y = load_table(tmp_path / name, "a,b", "flag")
+        np.testing.assert_array_equal(x, [[1, 4], [2, 5], [3, 6]])
+        np.testing.assert_array_equal(y[:, 0], [1, 0, 1])
+    x, y = load_pair(tmp_path / "d.parquet", x="0-1", y=[2])
+    assert x.shape == (3, 2) and y.shape == (3, 1)
+
+
+def test_parquet_errors(tmp_path: Path) -> None:
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("pyarrow")
+    p = tmp_path / "d.parquet"
+    pd.DataFrame({"a": [1.0, np.nan, 3.0], "b": [4.0, 5.0, 6.0], "s": ["1", "x", "3"]}).to_parquet(p)
+    with pytest.raises(ValueError, match=r"no column named 'c'.*'a', 'b', 's'"):
+        load_table(p, "a", "c")
+    with pytest.raises(ValueError, match=r"column 'a' \(index 0\), data row 2: missing value"):
+        load_table(p, "a", "b")
+    with pytest.raises(ValueError, match=r"column 's' \(index 2\), data row 2: non-numeric value 'x'"):
+        load_table(p, "s", "b")
+    with pytest.raises(ValueError, match="only to text tables"):
+        load_table(p, "a", "b", header=True)
+    with pytest.raises(ValueError, match="only to text tables"):
+        load_pair(p, x="a", y="b", delimiter=",")
+    write(tmp_path / "bad.parquet", "a,b\n1,2\n")
+    with pytest.raises(ValueError, match=r"could not read .*bad\.parquet as Parquet"):
+        load_table(tmp_path / "bad.parquet", "a", "b")
+
+
+def test_parquet_without_pyarrow_says_what_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pd = pytest.importorskip("pandas")
+
+    def no_engine(*args: object, **kwargs: object) -> None:
+        raise ImportError("Unable to find a usable engine; tried using: 'pyarrow', 'fastparquet'.")
+
+    monkeypatch.setattr(pd, "read_parquet", no_engine)
+    p = write(tmp_path / "d.parquet", "")
+    with pytest.raises(ValueError, match=r"d\.parquet: reading Parquet needs pyarrow: pip install pyarrow$"):
+        load_pair(p, x="a", y="b")
+
+
 # ------------------------------------------------------------------------------------------
 # load_table: errors
 # ------------------------------------------------------------------------------------------
@@ -161,6 +255,21 @@ def test_binary_file(tmp_path: Path) -> None:
         load_table(p, "0", "1")
 
 
+def test_corrupt_gzip(tmp_path: Path) -> None:
+    data = gzip.compress(b"a,b\n" + b"1,2\n" * 1000)
+    p = tmp_path / "d.csv.gz"
+    p.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match=r"could not read .*d\.csv\.gz") as info:
+        load_table(p, "a", "b")
+    assert "\n" not in str(info.value)
+
+
+def test_header_argument_type(tmp_path: Path) -> None:
+    p = write(tmp_path / "d.csv", "1,2\n3,4\n")
+    with pytest.raises(TypeError, match="header"):
+        load_table(p, "0", "1", header="yes")  # type: ignore[arg-type]
+
+
 def test_unknown_column_lists_names(tmp_path: Path) -> None:
     p = write(tmp_path / "d.csv", "alpha,beta\n1,2\n3,4\n")
     with pytest.raises(ValueError, match=r"no column named 'gamma'.*'alpha', 'beta'"):
@@ -187,9 +296,9 @@ def test_names_need_a_header(tmp_path: Path) -> None:
         load_table(p, "a", "1")
 
 
-def test_non_numeric_names_column_line_and_value(tmp_path: Path) -> None:
+def test_non_numeric_names_column_row_and_value(tmp_path: Path) -> None:
     p = write(tmp_path / "d.csv", "a,b\n1,2\n3,4\n5,oops\n")
-    pattern = r"column 'b' \(index 1\), line 4: non-numeric value 'oops'"
+    pattern = r"d\.csv: column 'b' \(index 1\), data row 3: non-numeric value 'oops'$"
     with pytest.raises(ValueError, match=pattern):
         load_table(p, "a", "b")
     # an unselected column may hold anything
@@ -198,16 +307,19 @@ def test_non_numeric_names_column_line_and_value(tmp_path: Path) -> None:
     np.testing.assert_array_equal(x[:, 0], [1, 3])
 
 
-def test_line_number_of_multiline_quoted_record_is_its_first_line(tmp_path: Path) -> None:
+def test_multiline_quoted_record_is_one_data_row(tmp_path: Path) -> None:
     p = write(tmp_path / "d.csv", 'note,a,b\n"two\nlines",1,x\nok,3,4\n')
-    with pytest.raises(ValueError, match="line 2: non-numeric value 'x'"):
+    with pytest.raises(ValueError, match="data row 1: non-numeric value 'x'"):
         load_table(p, "a", "b")
 
 
-def test_line_numbers_count_blank_lines(tmp_path: Path) -> None:
+def test_data_rows_do_not_count_blank_lines_or_the_header(tmp_path: Path) -> None:
     p = write(tmp_path / "d.csv", "a,b\n1,2\n\n\n3,x\n")
-    with pytest.raises(ValueError, match="line 5"):
+    with pytest.raises(ValueError, match="data row 2: non-numeric"):
         load_table(p, "a", "b")
+    p = write(tmp_path / "e.csv", "1,2\n\n3,x\n")  # no header: the first row is data row 1
+    with pytest.raises(ValueError, match="data row 2: non-numeric"):
+        load_table(p, "0", "1")
 
 
 @pytest.mark.parametrize(
@@ -217,14 +329,25 @@ def test_line_numbers_count_blank_lines(tmp_path: Path) -> None:
 )
 def test_missing_and_nonfinite_cells(tmp_path: Path, cell: str, pattern: str) -> None:
     p = write(tmp_path / "d.csv", f"a,b\n1,2\n{cell},4\n")
-    with pytest.raises(ValueError, match=rf"column 'a' \(index 0\), line 3: {pattern}"):
+    with pytest.raises(ValueError, match=rf"column 'a' \(index 0\), data row 2: {pattern}"):
         load_table(p, "a", "b")
 
 
 def test_ragged_rows(tmp_path: Path) -> None:
-    p = write(tmp_path / "d.csv", "a,b,c\n1,2,3\n4,5\n")
-    with pytest.raises(ValueError, match="line 3 has 2 field"):
+    # a row longer than the first is malformed (pandas names the line)
+    p = write(tmp_path / "d.csv", "a,b,c\n1,2,3\n4,5,6,7\n")
+    with pytest.raises(ValueError, match=r"d\.csv: malformed table.*Expected 3 fields in line 3, saw 4"):
         load_table(p, "a", "b")
+    # a header shorter than the rows (pandas would drop the extra fields with a warning)
+    p = write(tmp_path / "h.csv", "a,b\n1,2,3\n4,5,6\n")
+    with pytest.raises(ValueError, match=r"h\.csv: malformed table.*more fields than the header \(2\)"):
+        load_table(p, "a", "b")
+    # a shorter row reads as empty cells (pandas pads it): an error where they are selected
+    p = write(tmp_path / "e.csv", "a,b,c\n1,2,3\n4,5\n7,8,9\n")
+    with pytest.raises(ValueError, match=r"column 'c' \(index 2\), data row 2: empty cell"):
+        load_table(p, "a", "c")
+    x, y = load_table(p, "a", "b")
+    np.testing.assert_array_equal(np.hstack([x, y]), [[1, 2], [4, 5], [7, 8]])
 
 
 def test_overlapping_columns_are_an_error(tmp_path: Path) -> None:
@@ -393,8 +516,8 @@ def test_load_pair_errors(tmp_path: Path) -> None:
     np.savez(tmp_path / "d.npz", x=np.arange(3), y=np.arange(3))
     with pytest.raises(ValueError, match="missing y"):
         load_pair(tmp_path / "d.csv", x="a")
-    with pytest.raises(ValueError, match="unsupported file type '.parquet'"):
-        load_pair(tmp_path / "d.parquet", x="a", y="b")
+    with pytest.raises(ValueError, match=r"unsupported file type '\.xlsx'.*\.parquet"):
+        load_pair(tmp_path / "d.xlsx", x="a", y="b")
     with pytest.raises(ValueError, match="no extension"):
         load_pair(tmp_path / "data", x="a", y="b")
     with pytest.raises(ValueError, match="x_file and y_file"):
@@ -411,6 +534,15 @@ def test_load_pair_errors(tmp_path: Path) -> None:
         load_pair(tmp_path / "d.npz", x=["x"], y="y")
     with pytest.raises(DataFileNotFoundError):
         load_pair(tmp_path / "gone.csv", x="a", y="b")
+
+
+def test_import_does_not_load_pandas() -> None:
+    code = (
+        "import sys, neuralmi, neuralmi.data, neuralmi._validation; "
+        "assert 'pandas' not in sys.modules, 'pandas was imported'"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
 
 
 # ------------------------------------------------------------------------------------------

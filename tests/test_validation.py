@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 import neuralmi
-from neuralmi._validation import as_samples, check_choice, check_pair, check_positive_int
+from neuralmi._validation import as_samples, check_choice, check_pair, check_positive_int, column_names
 from neuralmi.estimators import EstimatorConfig
 
 torch.set_num_threads(1)
@@ -144,6 +144,80 @@ def test_check_choice_and_positive_int() -> None:
         check_positive_int(True, "k")
     with pytest.raises(ValueError, match="k must be >= 2"):
         check_positive_int(1, "k", minimum=2)
+
+
+# ------------------------------------------------------------------ pandas inputs
+
+
+@pytest.fixture()
+def frame():  # noqa: ANN201 - pandas is optional for the package, so no annotation
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal(50)
+    return pd.DataFrame(
+        {"a": a, "b": rng.integers(0, 5, 50), "c": a + rng.standard_normal(50), "flag": a > 0,
+         "name": [f"s{i}" for i in range(50)]},
+        index=np.arange(100, 150),
+    )
+
+
+def test_check_pair_accepts_dataframe_and_series(frame) -> None:  # noqa: ANN001
+    x, y = check_pair(frame[["a", "b"]], frame["c"])
+    assert x.dtype == np.float64 and x.shape == (50, 2) and y.shape == (50, 1)
+    np.testing.assert_array_equal(x, frame[["a", "b"]].to_numpy(dtype=float))
+    np.testing.assert_array_equal(y[:, 0], frame["c"].to_numpy())
+    x, _ = check_pair(frame[["flag"]], frame["c"])  # bool columns are numbers
+    np.testing.assert_array_equal(x[:, 0], frame["flag"].to_numpy(dtype=float))
+    # mixed with arrays: rows are paired by position
+    x, y = check_pair(frame["a"], frame["c"].to_numpy())
+    np.testing.assert_array_equal(y[:, 0], frame["c"].to_numpy())
+
+
+def test_non_numeric_column_is_typeerror_naming_it(frame) -> None:  # noqa: ANN001
+    with pytest.raises(TypeError, match=r"x: column 'name' is not numeric"):
+        check_pair(frame[["a", "name"]], frame["c"])
+    with pytest.raises(TypeError, match=r"y: column 'name' is not numeric"):
+        check_pair(frame["a"], frame["name"])
+    with pytest.raises(TypeError, match=r"column 'a' is not numeric \(dtype category"):
+        as_samples(frame[["a"]].astype("category"))
+
+
+def test_dataframe_missing_values_name_the_column(frame) -> None:  # noqa: ANN001
+    pd = pytest.importorskip("pandas")
+    df = frame[["a", "c"]].copy()
+    df.iloc[4, 1] = np.nan
+    with pytest.raises(ValueError, match=r"x contains 1 NaN .*row 4, column 1 \('c'\)"):
+        as_samples(df, "x")
+    nullable = pd.Series([1, None, 3], dtype="Int64", name="k")
+    with pytest.raises(ValueError, match=r"row 1, column 0 \('k'\)"):
+        as_samples(nullable, "y")
+
+
+def test_pandas_indexes_must_agree(frame) -> None:  # noqa: ANN001
+    shuffled = frame["c"].sample(frac=1.0, random_state=0)
+    with pytest.raises(ValueError, match="different indexes.*by position"):
+        check_pair(frame[["a"]], shuffled)
+    check_pair(frame[["a"]], shuffled.loc[frame.index])  # aligned: fine
+    check_pair(frame[["a"]], shuffled.to_numpy())  # an array: paired by position
+
+
+def test_column_names(frame) -> None:  # noqa: ANN001
+    pd = pytest.importorskip("pandas")
+    assert column_names(frame[["a", "b"]], "x") == ["a", "b"]
+    assert column_names(frame["c"], "y") == ["c"]
+    assert column_names(pd.DataFrame(np.zeros((2, 2))), "x") == ["0", "1"]  # labels as str
+    assert column_names(pd.Series([1.0, 2.0]), "y") is None  # an unnamed Series
+    assert column_names(frame["a"].to_numpy(), "x") is None
+    assert column_names(torch.zeros(3, 2), "x") is None
+    assert column_names([[1.0, 2.0]], "x") is None
+
+
+def test_estimate_accepts_pandas(frame) -> None:  # noqa: ANN001
+    res = neuralmi.estimate(frame[["a", "b"]], frame["c"], method="gaussian")
+    ref = neuralmi.estimate(frame[["a", "b"]].to_numpy(dtype=float), frame["c"].to_numpy(), method="gaussian")
+    assert math.isfinite(res.mi) and res.mi == ref.mi
+    with pytest.raises(TypeError, match="column 'name'"):
+        neuralmi.estimate(frame[["a", "name"]], frame["c"], method="gaussian")
 
 
 # ------------------------------------------------------------------ estimators: input checks

@@ -12,11 +12,56 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["as_samples", "check_pair", "check_choice", "check_positive_int"]
+__all__ = ["as_samples", "check_pair", "check_choice", "check_positive_int", "column_names"]
+
+
+def _pandas_object(a: Any) -> str | None:
+    """``"frame"`` or ``"series"`` for a pandas object, else None (never imports pandas)."""
+    pd = sys.modules.get("pandas")  # a DataFrame implies pandas is imported
+    if pd is None:
+        return None
+    if isinstance(a, pd.DataFrame):
+        return "frame"
+    if isinstance(a, pd.Series):
+        return "series"
+    return None
+
+
+def _pandas_to_numpy(a: Any, name: str) -> np.ndarray:
+    """A DataFrame or Series as float64; a non-numeric column is a TypeError naming it."""
+    types = sys.modules["pandas"].api.types
+    columns = a.dtypes.items() if _pandas_object(a) == "frame" else [(a.name, a.dtype)]
+    for label, dtype in columns:
+        if types.is_complex_dtype(dtype):
+            raise TypeError(f"{name} must be real-valued; column {label!r} has complex dtype {dtype}")
+        if not types.is_numeric_dtype(dtype):
+            raise TypeError(
+                f"{name}: column {label!r} is not numeric (dtype {dtype}); convert it "
+                "(e.g. pd.to_numeric) or leave it out"
+            )
+    return a.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def column_names(a: Any, name: str = "x") -> list[str] | None:
+    """The column names of ``a`` if it is a pandas DataFrame or a named Series, else None.
+
+    A DataFrame gives ``[str(c) for c in a.columns]``, a Series with a name ``[str(a.name)]``;
+    arrays, tensors, sequences and unnamed Series give None. ``name`` (``"x"`` or ``"y"``, the
+    side ``a`` is) is accepted for symmetry with :func:`as_samples` and is not used. pandas is
+    never imported here.
+    """
+    kind = _pandas_object(a)
+    if kind == "frame":
+        return [str(c) for c in a.columns]
+    if kind == "series" and a.name is not None:
+        return [str(a.name)]
+    return None
 
 
 def _to_numpy(a: Any, name: str) -> np.ndarray:
-    """Convert an array-like or a torch tensor (on any device) to a NumPy array."""
+    """Convert an array-like, a pandas object or a torch tensor (any device) to a NumPy array."""
+    if _pandas_object(a) is not None:
+        return _pandas_to_numpy(a, name)
     torch = sys.modules.get("torch")  # a tensor implies torch is imported: never import it here
     if torch is not None and isinstance(a, torch.Tensor):
         t = a.detach().to("cpu")
@@ -35,8 +80,9 @@ def _to_numpy(a: Any, name: str) -> np.ndarray:
 def as_samples(a: Any, name: str = "x") -> np.ndarray:
     """Return ``a`` as a float64 array of shape ``(n, d)``.
 
-    Accepts NumPy arrays, nested sequences and torch tensors. A 1-D input of length ``n`` means
-    ``n`` samples of a scalar and becomes ``(n, 1)``.
+    Accepts NumPy arrays, nested sequences, torch tensors and pandas DataFrames/Series (numeric
+    columns only; rows are taken in order, the index is ignored). A 1-D input of length ``n``
+    means ``n`` samples of a scalar and becomes ``(n, 1)``.
 
     Raises:
         TypeError: the input is not numeric (strings, objects, complex numbers).
@@ -74,9 +120,11 @@ def as_samples(a: Any, name: str = "x") -> np.ndarray:
         bad = np.argwhere(~finite)[0]
         kind = "NaN" if np.isnan(arr[bad[0], bad[1]]) else "infinite"
         n_bad = int((~finite).sum())
+        labels = column_names(a, name)
+        label = f" ({labels[bad[1]]!r})" if labels is not None else ""
         raise ValueError(
             f"{name} contains {n_bad} NaN or infinite value(s) (first: {kind} at row {bad[0]}, "
-            f"column {bad[1]}); remove or impute them before estimating MI"
+            f"column {bad[1]}{label}); remove or impute them before estimating MI"
         )
     return arr
 
@@ -84,15 +132,23 @@ def as_samples(a: Any, name: str = "x") -> np.ndarray:
 def check_pair(x: Any, y: Any, min_samples: int = 2) -> tuple[np.ndarray, np.ndarray]:
     """Validate paired samples; return both as float64 ``(n, dx)`` and ``(n, dy)`` arrays.
 
+    Row ``i`` of ``x`` is paired with row ``i`` of ``y``. When both are pandas objects, their
+    indexes must be equal: pandas would pair rows by label, this pairs them by position.
+
     Raises:
-        ValueError: different numbers of rows, fewer than ``min_samples`` rows, or any error of
-            :func:`as_samples`.
+        ValueError: different numbers of rows, fewer than ``min_samples`` rows, pandas inputs
+            with different indexes, or any error of :func:`as_samples`.
     """
     xa = as_samples(x, "x")
     ya = as_samples(y, "y")
     if xa.shape[0] != ya.shape[0]:
         raise ValueError(
             f"x and y must have the same number of samples (rows); got {xa.shape[0]} and {ya.shape[0]}"
+        )
+    if _pandas_object(x) and _pandas_object(y) and not x.index.equals(y.index):
+        raise ValueError(
+            "x and y are pandas objects with different indexes; rows are paired by position, "
+            "not by label: align them first (e.g. y = y.loc[x.index]) or pass .to_numpy()"
         )
     if xa.shape[0] < min_samples:
         raise ValueError(f"need at least {min_samples} samples; got {xa.shape[0]}")
@@ -113,3 +169,4 @@ def check_positive_int(value: Any, name: str, minimum: int = 1) -> int:
     if value < minimum:
         raise ValueError(f"{name} must be >= {minimum}; got {value}")
     return int(value)
+

@@ -3,15 +3,17 @@
 Two kinds of loader live here:
 
 * **Paired samples** for the CLI and for users: :func:`load_table` (CSV/TSV/whitespace text,
-  optionally gzipped), :func:`load_npy_pair` (two ``.npy`` files), :func:`load_npz` (one ``.npz``
-  archive) and the dispatcher :func:`load_pair`. Each returns ``x`` of shape ``(n, dx)`` and ``y``
-  of shape ``(n, dy)`` as float64, checked by :func:`neuralmi._validation.check_pair` (no NaN or
-  inf, equal row counts, at least 2 rows).
+  optionally gzipped, and Parquet, all read by pandas), :func:`load_npy_pair` (two ``.npy``
+  files), :func:`load_npz` (one ``.npz`` archive) and the dispatcher :func:`load_pair`. Each
+  returns ``x`` of shape ``(n, dx)`` and ``y`` of shape ``(n, dy)`` as float64, checked by
+  :func:`neuralmi._validation.check_pair` (no NaN or inf, equal row counts, at least 2 rows).
 * **IDX files** (the MNIST / Fashion-MNIST format) without torchvision: :func:`read_idx`,
   :func:`load_idx_dataset` and :func:`fashion_mnist`.
 
+pandas is imported inside the table readers only, so ``import neuralmi`` never loads it.
+
 Errors. Bad input raises ``ValueError`` (or ``TypeError`` for non-numeric arrays) whose message
-names the file and, where it applies, the column, the line and the offending value. A file that
+names the file and, where it applies, the column, the row and the offending value. A file that
 does not exist raises :class:`DataFileNotFoundError`, which is *both* a ``FileNotFoundError`` and
 a ``ValueError``, so ``except ValueError`` catches every bad-input case while ``except
 FileNotFoundError``/``OSError`` keeps working too.
@@ -25,18 +27,21 @@ from __future__ import annotations
 
 import csv
 import gzip
-import io
 import math
 import os
 import struct
+import warnings
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Union
+from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
 
 from neuralmi._validation import check_choice, check_pair
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "DataFileNotFoundError",
@@ -49,6 +54,7 @@ __all__ = [
     "fashion_mnist",
     "FASHION_MNIST_ROOT",
     "TABLE_EXTENSIONS",
+    "PARQUET_EXTENSIONS",
 ]
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -57,12 +63,15 @@ ColumnSpec = Union[str, int, Sequence[Union[str, int]]]
 TABLE_EXTENSIONS: tuple[str, ...] = (".csv", ".tsv", ".txt")
 """File extensions read as delimited text (each may also end in ``.gz``)."""
 
+PARQUET_EXTENSIONS: tuple[str, ...] = (".parquet", ".pq")
+"""File extensions read as Parquet (needs pyarrow, the ``parquet`` extra)."""
+
 FASHION_MNIST_ROOT = "/usr/share/datasets/fashion-mnist"
 """Where Debian's ``dataset-fashion-mnist`` package installs the Fashion-MNIST IDX files."""
 
 _FASHION_APT_HINT = "install it with `apt-get install -y dataset-fashion-mnist`"
 
-_SNIFF_DELIMITERS = (",", "\t", ";", "|")
+_SNIFF_BYTES = 64 * 1024
 _SNIFF_LINES = 20
 
 
@@ -104,89 +113,38 @@ def _suffix(path: Path) -> str:
 
 
 # --------------------------------------------------------------------------------------------
-# Delimited text
+# Tables (pandas)
 # --------------------------------------------------------------------------------------------
 
 
-def _read_text(path: Path) -> str:
-    """The whole file as text (UTF-8, BOM tolerated), gunzipped if it is gzip-compressed."""
+def _pandas() -> Any:
     try:
-        if _is_gzip(path):
-            with gzip.open(path, "rb") as fh:
-                raw = fh.read()
-        else:
-            raw = path.read_bytes()
+        import pandas
+    except ImportError:
+        raise ValueError("reading tables needs pandas: pip install pandas") from None
+    return pandas
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = [s.strip() for s in str(exc).splitlines() if s.strip()]
+    return lines[0] if lines else type(exc).__name__
+
+
+def _sniff(path: Path, gz: bool, candidates: str, default: str) -> str:
+    """The delimiter of the first lines among ``candidates`` (``csv.Sniffer``), else ``default``."""
+    try:
+        with (gzip.open(path, "rb") if gz else open(path, "rb")) as fh:
+            raw = fh.read(_SNIFF_BYTES)
     except (OSError, EOFError) as exc:
-        raise ValueError(f"could not read {path}: {exc}") from None
+        raise ValueError(f"could not read {path}: {_first_line(exc)}") from None
+    lines = raw.decode("utf-8-sig", errors="replace").splitlines()
+    if len(raw) == _SNIFF_BYTES:
+        lines = lines[:-1] or lines  # the last line may be cut short
+    sample = "\n".join([line for line in lines if line.strip()][:_SNIFF_LINES])
     try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ValueError(
-            f"{path} is not a UTF-8 text file (byte {exc.start} cannot be decoded); "
-            "expected CSV/TSV text"
-        ) from None
-
-
-def _split_lines(text: str, delimiter: str) -> list[list[str]]:
-    """Split a small sample of text into fields, ignoring blank lines."""
-    return [fields for _, fields in _iter_rows(text, delimiter)]
-
-
-def _iter_rows(text: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
-    """Yield ``(line_number, fields)`` for each non-blank record (1-based line numbers).
-
-    ``delimiter == " "`` means "any run of blanks/tabs" (the format of ``np.savetxt``).
-    Quoted fields (``"a, b"``) are honoured in every mode.
-    """
-    if delimiter == " ":
-        for lineno, line in enumerate(text.splitlines(), start=1):
-            stripped = line.replace("\t", " ").strip()
-            if not stripped:
-                continue
-            fields = next(csv.reader([stripped], delimiter=" ", skipinitialspace=True))
-            yield lineno, fields
-        return
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    start = 1
-    for fields in reader:
-        lineno = start
-        start = reader.line_num + 1
-        if not fields or (len(fields) == 1 and not fields[0].strip()):
-            continue
-        yield lineno, fields
-
-
-def _sniff_delimiter(text: str) -> str:
-    """Choose the delimiter from the first lines of ``text``.
-
-    A candidate among ``, \\t ; |`` wins if it splits every sampled line into the same number
-    (> 1) of fields; ties go to the one giving more fields. Otherwise, runs of whitespace are
-    tried; a file that none of these split is read as a single column.
-    """
-    head = "\n".join(text.splitlines()[: _SNIFF_LINES * 2])
-    best, best_n = None, 1
-    for cand in _SNIFF_DELIMITERS:
-        if cand not in head:
-            continue
-        try:
-            rows = _split_lines(head, cand)[:_SNIFF_LINES]
-        except csv.Error:
-            continue
-        counts = {len(r) for r in rows}
-        if len(counts) == 1:
-            (n,) = counts
-            if n > best_n:
-                best, best_n = cand, n
-    if best is not None:
-        return best
-    try:
-        rows = _split_lines(head, " ")[:_SNIFF_LINES]
+        return csv.Sniffer().sniff(sample, delimiters=candidates).delimiter
     except csv.Error:
-        rows = []
-    counts = {len(r) for r in rows}
-    if len(counts) == 1 and counts.pop() > 1:
-        return " "
-    return ","
+        return default
 
 
 def _is_number(field: str) -> bool:
@@ -197,9 +155,66 @@ def _is_number(field: str) -> bool:
     return True
 
 
-def _looks_like_header(fields: list[str]) -> bool:
-    """A first row is a header if any non-empty field is not a number."""
-    return any(f.strip() and not _is_number(f) for f in fields)
+def _read_text(p: Path, delimiter: str | None, header: bool | None) -> tuple[list[str] | None, pd.DataFrame]:
+    """Read delimited text with pandas; return the header names (or None) and the data rows.
+
+    The first row is read as text to decide whether it is a header; the data rows are then
+    parsed by pandas' C parser (numbers natively; a column with any non-numeric cell stays text).
+    """
+    pd = _pandas()
+    gz = _is_gzip(p)
+    ext = _suffix(p)
+    if delimiter is None:
+        if ext == ".tsv":
+            delimiter = "\t"
+        elif ext == ".csv":  # commas, or the semicolons of spreadsheets in decimal-comma locales
+            delimiter = _sniff(p, gz, ",;", ",")
+        else:  # , \t ; | if one splits the lines consistently, else runs of whitespace
+            delimiter = _sniff(p, gz, ",\t;|", " ")
+    elif not isinstance(delimiter, str) or len(delimiter) != 1:
+        raise ValueError(f"delimiter must be a single character; got {delimiter!r}")
+    opts: dict[str, Any] = {
+        "sep": r"\s+" if delimiter == " " else delimiter, "encoding": "utf-8-sig",
+        "compression": "gzip" if gz else None, "na_filter": False, "index_col": False,
+        "low_memory": False,
+    }
+    try:
+        first = pd.read_csv(p, header=None, nrows=1, dtype=object, **opts).iloc[0]
+        names = [str(f).strip() for f in first]
+        if header is None:  # a header iff some non-empty field of the first row is not a number
+            header = any(f and not _is_number(f) for f in names)
+        with warnings.catch_warnings():  # pandas warns, and drops fields, if rows outgrow the header
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            frame = pd.read_csv(p, header=0 if header else None, **opts)
+    except pd.errors.EmptyDataError:
+        raise ValueError(f"{p} is empty") from None
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"{p} is not a UTF-8 text file (byte {exc.start} cannot be decoded); "
+            "expected CSV/TSV text"
+        ) from None
+    except pd.errors.ParserWarning:
+        raise ValueError(
+            f"{p}: malformed table (delimiter {delimiter!r}): a row has more fields than the "
+            f"header ({len(names)})"
+        ) from None
+    except pd.errors.ParserError as exc:
+        msg = _first_line(exc).replace("Error tokenizing data. C error: ", "")
+        raise ValueError(f"{p}: malformed table (delimiter {delimiter!r}): {msg}") from None
+    except (OSError, EOFError, ValueError) as exc:
+        raise ValueError(f"could not read {p}: {_first_line(exc)}") from None
+    return (names if header else None), frame
+
+
+def _read_parquet(p: Path) -> tuple[list[str], pd.DataFrame]:
+    pd = _pandas()
+    try:
+        frame = pd.read_parquet(p)
+    except ImportError:
+        raise ValueError(f"{p}: reading Parquet needs pyarrow: pip install pyarrow") from None
+    except (OSError, ValueError, TypeError) as exc:
+        raise ValueError(f"could not read {p} as Parquet: {_first_line(exc)}") from None
+    return [str(c) for c in frame.columns], frame
 
 
 def _describe(names: list[str] | None, ncols: int) -> str:
@@ -211,15 +226,12 @@ def _describe(names: list[str] | None, ncols: int) -> str:
     return f"available columns: {shown}"
 
 
-def _parse_index(token: str) -> int | None:
-    t = token.strip()
-    if t.isdigit():
-        return int(t)
-    return None
+def _colname(names: list[str] | None, i: int) -> str:
+    return f"{i}" if names is None else f"{names[i]!r} (index {i})"
 
 
 def _resolve_columns(
-    spec: ColumnSpec, names: list[str] | None, ncols: int, which: str, path: Path
+    spec: ColumnSpec | None, names: list[str] | None, ncols: int, which: str, path: Path
 ) -> list[int]:
     """Turn a column spec into a list of 0-based column indices.
 
@@ -227,12 +239,12 @@ def _resolve_columns(
     an inclusive name range ``"a:c"``. An exact header name wins over reading the token as an
     index or range (so a column literally named ``"2"`` or ``"t-1"`` can be chosen by name).
     """
+    tokens: list[Any]
     if spec is None:
-        raise ValueError(f"{path}: no {which} columns given")
-    tokens: list[str | int]
-    if isinstance(spec, str):
+        tokens = []
+    elif isinstance(spec, str):
         tokens = [t.strip() for t in spec.split(",")]
-        if any(t == "" for t in tokens):
+        if "" in tokens:
             raise ValueError(f"{path}: empty entry in {which} column spec {spec!r}")
     elif isinstance(spec, (int, np.integer)) and not isinstance(spec, bool):
         tokens = [int(spec)]
@@ -246,13 +258,12 @@ def _resolve_columns(
     if not tokens:
         raise ValueError(f"{path}: no {which} columns given")
 
-    name_pos: dict[str, list[int]] = {}
-    if names is not None:
-        for i, n in enumerate(names):
-            name_pos.setdefault(n, []).append(i)
+    positions: dict[str, list[int]] = {}
+    for i, n in enumerate(names or []):
+        positions.setdefault(n, []).append(i)
 
     def by_name(name: str) -> int:
-        pos = name_pos.get(name, [])
+        pos = positions[name]
         if len(pos) > 1:
             raise ValueError(
                 f"{path}: column name {name!r} ({which}) is ambiguous: it appears at "
@@ -260,13 +271,16 @@ def _resolve_columns(
             )
         return pos[0]
 
-    def check_index(i: int, token: object) -> int:
-        if i < 0 or i >= ncols:
+    def index(i: int, token: object) -> int:
+        if not 0 <= i < ncols:
             raise ValueError(
                 f"{path}: {which} column index {i} (from {token!r}) is out of range; the file "
                 f"has {ncols} column(s), indices 0..{ncols - 1}"
             )
         return i
+
+    def as_index(t: str) -> int | None:
+        return int(t) if t.isdecimal() else None
 
     out: list[int] = []
     for tok in tokens:
@@ -275,40 +289,36 @@ def _resolve_columns(
                 f"{which} column entries must be names (str) or 0-based indices (int); "
                 f"got {tok!r}"
             )
-        if isinstance(tok, (int, np.integer)):
-            out.append(check_index(int(tok), tok))
+        if not isinstance(tok, str):
+            out.append(index(int(tok), tok))
             continue
         tok = tok.strip()
-        if tok in name_pos:
+        if tok in positions:
             out.append(by_name(tok))
             continue
-        idx = _parse_index(tok)
-        if idx is None and tok.startswith("-") and tok[1:].strip().isdigit():
+        if as_index(tok) is not None:
+            out.append(index(int(tok), tok))
+            continue
+        if tok.startswith("-") and tok[1:].strip().isdecimal():
             raise ValueError(
                 f"{path}: {which} column {tok!r}: negative indices are not supported; indices "
                 f"are 0-based, 0..{ncols - 1}"
             )
-        if idx is not None:
-            out.append(check_index(idx, tok))
-            continue
-        sep = next((s for s in ("-", ":") if s in tok), None)
+        sep = "-" if "-" in tok else ":" if ":" in tok else None
         if sep is not None:
-            lo_s, _, hi_s = tok.partition(sep)
-            lo_s, hi_s = lo_s.strip(), hi_s.strip()
-            lo, hi = _parse_index(lo_s), _parse_index(hi_s)
+            lo_s, _, hi_s = (s.strip() for s in tok.partition(sep))
+            lo, hi = as_index(lo_s), as_index(hi_s)
             if lo is None and hi is None and sep == ":" and names is not None:
                 for end in (lo_s, hi_s):
-                    if end not in name_pos:
+                    if end not in positions:
                         raise ValueError(
                             f"{path}: no column named {end!r} (in {which} range {tok!r}); "
                             f"{_describe(names, ncols)}"
                         )
                 lo, hi = by_name(lo_s), by_name(hi_s)
             elif lo is not None and hi is not None:
-                check_index(lo, tok)
-                check_index(hi, tok)
-            else:
-                lo = hi = None
+                index(lo, tok)
+                index(hi, tok)
             if lo is not None and hi is not None:
                 if hi < lo:
                     raise ValueError(
@@ -332,38 +342,35 @@ def _resolve_columns(
     return out
 
 
-def _colname(names: list[str] | None, i: int) -> str:
-    if names is None:
-        return f"{i}"
-    return f"{names[i]!r} (index {i})"
-
-
-def _parse_column(
-    cells: list[str], linenos: list[int], col: int, names: list[str] | None, path: Path
-) -> np.ndarray:
-    """Convert one column of text cells to float64, naming the first bad cell on failure."""
+def _column_values(col: pd.Series, c: int, names: list[str] | None, path: Path) -> np.ndarray:
+    """One column as float64, or a ValueError naming the first bad cell (1-based data row)."""
+    pd = _pandas()
     try:
-        values = np.asarray(cells, dtype=str).astype(np.float64)
-    except ValueError:
+        if pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_complex_dtype(col.dtype):
+            values = col.to_numpy(dtype=np.float64, na_value=np.nan)
+        else:
+            values = np.asarray(col.to_numpy(dtype=object), dtype=str).astype(np.float64)
+    except (TypeError, ValueError):
         values = None
     if values is not None and np.isfinite(values).all():
         return values
-    # Slow path: find the first offending cell and say what it is.
-    for cell, lineno in zip(cells, linenos):
-        where = f"{path}: column {_colname(names, col)}, line {lineno}"
-        s = cell.strip()
-        if not s:
+    for row, cell in enumerate(col.to_numpy(dtype=object), start=1):
+        where = f"{path}: column {_colname(names, c)}, data row {row}"
+        if not isinstance(cell, str) and pd.isna(cell):
+            raise ValueError(f"{where}: missing value; remove or impute missing values")
+        text = str(cell)  # as in the file (pandas reads "inf" as a float, "nan" as text)
+        if not text.strip():
             raise ValueError(f"{where}: empty cell; remove or impute missing values")
         try:
-            v = float(s)
+            v = float(text)
         except ValueError:
-            raise ValueError(f"{where}: non-numeric value {cell!r}") from None
+            raise ValueError(f"{where}: non-numeric value {text!r}") from None
         if math.isnan(v):
-            raise ValueError(f"{where}: NaN value {cell!r}; remove or impute missing values")
+            raise ValueError(f"{where}: NaN value {text!r}; remove or impute missing values")
         if math.isinf(v):
-            raise ValueError(f"{where}: infinite value {cell!r}")
+            raise ValueError(f"{where}: infinite value {text!r}")
     # numpy and float() disagree on some spelling: fall back to float() for every cell.
-    return np.array([float(c) for c in cells], dtype=np.float64)
+    return np.array([float(str(cell)) for cell in col.to_numpy(dtype=object)], dtype=np.float64)
 
 
 def load_table(
@@ -373,69 +380,52 @@ def load_table(
     delimiter: str | None = None,
     header: bool | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Read paired samples from delimited text (CSV, TSV, whitespace-separated; may be gzipped).
+    """Read paired samples from a table: delimited text (may be gzipped) or Parquet.
 
     Args:
-        path: the file. ``.csv`` means commas, ``.tsv`` tabs; for ``.txt`` and anything else the
-            delimiter is sniffed from the first lines (``, \\t ; |``, else runs of whitespace as
-            written by ``np.savetxt``). A trailing ``.gz`` is looked through, and gzip content is
-            detected by its magic bytes.
+        path: the file. ``.parquet``/``.pq`` is Parquet (needs pyarrow). Otherwise it is text,
+            read by ``pandas.read_csv``: ``.tsv`` means tabs, ``.csv`` commas (or semicolons if
+            the first lines are split by them); for ``.txt`` and anything else the delimiter is
+            sniffed from the first lines (``, \\t ; |`` by ``csv.Sniffer``, else runs of
+            whitespace as written by ``np.savetxt``). A trailing ``.gz`` is looked through, and
+            gzip content is detected by its magic bytes.
         x, y: the columns of X and of Y. A string of comma-separated tokens (``"0,1"``,
             ``"a,b"``, ``"0-3"``, ``"a:c"``), an int, or a list of names/indices. Indices are
             0-based; ranges ``"i-j"``/``"i:j"`` (indices) and ``"a:c"`` (header names) are
             inclusive. Names need a header; an exact header name takes precedence over reading a
             token as an index or range.
-        delimiter: force a delimiter; ``" "`` means any run of spaces/tabs. None: sniff.
-        header: whether the first row holds column names. None: it does iff any non-empty field
-            of the first row is not a number.
+        delimiter: text only: force a delimiter; ``" "`` means any run of spaces/tabs. None:
+            from the extension or sniffed.
+        header: text only: whether the first row holds column names. None: it does iff any
+            non-empty field of the first row is not a number. (Parquet columns always have
+            names.)
 
     Returns:
         ``x`` float64 of shape ``(n, dx)`` and ``y`` float64 of shape ``(n, dy)``, one row per
-        non-blank data line (blank lines are skipped; quoted fields are honoured).
+        non-blank data line (blank lines are skipped; quoted fields are honoured; numbers are
+        read exactly; ``True``/``False`` cells, which pandas reads as booleans, give 1 and 0).
 
     Raises:
         DataFileNotFoundError: the file does not exist (also a ``ValueError``).
-        ValueError: the file is unreadable, not UTF-8 text or empty; a row has a different
-            number of fields than the first row; a column name does not exist (the message lists
-            the available names) or an index is out of range; a selected cell is empty,
-            non-numeric, NaN or infinite (the message names the column, the 1-based line and the
-            value); x and y share a column (an error, not a warning: MI of a variable with
-            itself is infinite for continuous data, so this is almost surely a mistake); fewer
-            than 2 data rows.
+        ValueError: the file is unreadable, not UTF-8 text, not Parquet, or empty; a row has more
+            fields than the first row (a shorter row reads as empty cells); a column name does
+            not exist (the message lists the available names) or an index is out of range; a
+            selected cell is empty, non-numeric, NaN or infinite (the message names the column,
+            the data row, counted from 1 after the header without blank lines, and the value);
+            x and y share a column (an error, not a warning: MI of a variable with itself is
+            infinite for continuous data, so this is almost surely a mistake); fewer than 2 data
+            rows; Parquet without pyarrow installed.
         TypeError: a column spec of the wrong type.
     """
     p = _require_file(path)
-    text = _read_text(p)
-    if not text.strip():
-        raise ValueError(f"{p} is empty")
-    if delimiter is None:
-        ext = _suffix(p)
-        delimiter = {".csv": ",", ".tsv": "\t"}.get(ext) or _sniff_delimiter(text)
-    elif not isinstance(delimiter, str) or len(delimiter) != 1:
-        raise ValueError(f"delimiter must be a single character; got {delimiter!r}")
-
-    try:
-        rows = list(_iter_rows(text, delimiter))
-    except csv.Error as exc:
-        raise ValueError(f"{p}: malformed delimited text: {exc}") from None
-    if not rows:
-        raise ValueError(f"{p} is empty")
-
-    first_line, first = rows[0]
-    if header is None:
-        header = _looks_like_header(first)
-    names: list[str] | None = [f.strip() for f in first] if header else None
-    data = rows[1:] if header else rows
-    ncols = len(first)
-
-    for lineno, fields in data:
-        if len(fields) != ncols:
-            what = "the header" if header else f"the first row (line {first_line})"
-            raise ValueError(
-                f"{p}: line {lineno} has {len(fields)} field(s) but {what} has {ncols} "
-                f"(delimiter {delimiter!r})"
-            )
-
+    if header is not None and not isinstance(header, bool):
+        raise TypeError(f"header must be True, False or None (detect); got {header!r}")
+    if _suffix(p) in PARQUET_EXTENSIONS:
+        _reject_table_opts(delimiter, header, "a Parquet file")
+        names, frame = _read_parquet(p)
+    else:
+        names, frame = _read_text(p, delimiter, header)
+    ncols = frame.shape[1]
     xi = _resolve_columns(x, names, ncols, "x", p)
     yi = _resolve_columns(y, names, ncols, "y", p)
     shared = sorted(set(xi) & set(yi))
@@ -445,16 +435,11 @@ def load_table(
             f"{p}: column(s) {cols} selected for both x and y; MI of a variable with itself is "
             "not finite, choose disjoint columns"
         )
-    if len(data) < 2:
-        raise ValueError(f"{p}: need at least 2 data rows; found {len(data)}")
-
-    linenos = [ln for ln, _ in data]
+    if len(frame) < 2:
+        raise ValueError(f"{p}: need at least 2 data rows; found {len(frame)}")
 
     def block(cols: list[int]) -> np.ndarray:
-        out = np.empty((len(data), len(cols)), dtype=np.float64)
-        for j, c in enumerate(cols):
-            out[:, j] = _parse_column([f[c] for _, f in data], linenos, c, names, p)
-        return out
+        return np.column_stack([_column_values(frame.iloc[:, c], c, names, p) for c in cols])
 
     return check_pair(block(xi), block(yi), min_samples=2)
 
@@ -573,8 +558,9 @@ def load_pair(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Read paired samples, choosing the reader by file type (the CLI's entry point).
 
-    * ``path`` ending in ``.csv``/``.tsv``/``.txt`` (optionally ``.gz``): :func:`load_table`
-      with the column specs ``x`` and ``y`` (both required), ``delimiter`` and ``header``.
+    * ``path`` ending in ``.csv``/``.tsv``/``.txt`` (optionally ``.gz``) or ``.parquet``/``.pq``:
+      :func:`load_table` with the column specs ``x`` and ``y`` (both required), ``delimiter``
+      and ``header`` (text only).
     * ``path`` ending in ``.npz``: :func:`load_npz` with ``x``/``y`` as the array keys
       (default ``"x"`` and ``"y"``).
     * ``x_file`` and ``y_file`` (no ``path``): :func:`load_npy_pair`.
@@ -592,7 +578,7 @@ def load_pair(
     if path is None:
         if x_file is None and y_file is None:
             raise ValueError(
-                "no input: give a data file (.csv/.tsv/.txt/.npz) or x_file and y_file"
+                "no input: give a data file (.csv/.tsv/.txt/.parquet/.npz) or x_file and y_file"
             )
         if x_file is None or y_file is None:
             raise ValueError("x_file and y_file must be given together (one .npy file for each)")
@@ -603,7 +589,7 @@ def load_pair(
 
     p = Path(path)
     ext = _suffix(p)
-    if ext in TABLE_EXTENSIONS:
+    if ext in TABLE_EXTENSIONS + PARQUET_EXTENSIONS:
         if x is None or y is None:
             missing = " and ".join(n for n, v in (("x", x), ("y", y)) if v is None)
             raise ValueError(
@@ -624,13 +610,16 @@ def load_pair(
         )
     raise ValueError(
         f"{p}: unsupported file type {ext or '(no extension)'!r}; supported: "
-        f"{', '.join(TABLE_EXTENSIONS)} (optionally .gz), .npz, or x_file/y_file .npy"
+        f"{', '.join(TABLE_EXTENSIONS)} (optionally .gz), {', '.join(PARQUET_EXTENSIONS)}, .npz, "
+        "or x_file/y_file .npy"
     )
 
 
 def _reject_table_opts(delimiter: str | None, header: bool | None, what: str) -> None:
     if delimiter is not None or header is not None:
         raise ValueError(f"delimiter/header apply only to text tables, not to {what}")
+
+
 
 
 # --------------------------------------------------------------------------------------------
