@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["as_samples", "check_pair", "check_choice", "check_positive_int", "column_names"]
+__all__ = ["as_samples", "check_pair", "check_choice", "check_positive_int", "column_names", "drop_constant"]
 
 
 def _pandas_object(a: Any) -> str | None:
@@ -170,3 +170,25 @@ def check_positive_int(value: Any, name: str, minimum: int = 1) -> int:
         raise ValueError(f"{name} must be >= {minimum}; got {value}")
     return int(value)
 
+
+def drop_constant(a: np.ndarray, name: str, estimator: str) -> tuple[np.ndarray, list[int], str | None]:
+    """Drop the constant (zero-variance) columns of ``a`` ``(n, d)``.
+
+    Returns ``(kept, keep, message)``: ``a`` without its constant columns, the indices of the
+    columns kept, and a plain-language message naming the dropped columns (``None`` when none
+    was dropped). The caller issues the message as a
+    :class:`~neuralmi.exceptions.ConstantColumnWarning`.
+    """
+    const = np.ptp(a, axis=0) == 0.0
+    keep = np.flatnonzero(~const).tolist()
+    if not const.any():
+        return a, keep, None
+    cols = np.flatnonzero(const).tolist()
+    if const.all():
+        msg = (
+            f"every column of {name} is constant ({name} columns {cols}); a constant carries no "
+            f"information, so {estimator} returns MI = 0"
+        )
+    else:
+        msg = f"{name} column(s) {cols} are constant (zero variance) and carry no information; {estimator} drops them"
+    return a[:, keep], keep, msg

@@ -167,17 +167,42 @@ def nwj(joint: Tensor, marginal: Tensor) -> Tensor:
     return joint.mean() - torch.exp(logmeanexp(marginal) - 1.0)
 
 
-def tuba(joint: Tensor, marginal: Tensor, log_baseline: Tensor | float = 0.0) -> Tensor:
-    r"""Tractable unnormalised Barber–Agakov bound (Poole et al. 2019), baseline :math:`a`.
+def tuba(
+    joint: Tensor,
+    marginal: Tensor,
+    log_baseline: Tensor | float = 0.0,
+    log_baseline_marginal: Tensor | float | None = None,
+) -> Tensor:
+    r"""Tractable unnormalised Barber–Agakov bound (Poole et al. 2019), baseline :math:`a(y)`.
 
-    .. math:: I_{TUBA} = 1 + \mathbb{E}_{P_{XY}}[T - \log a] - \mathbb{E}_{P_X\otimes P_Y}[e^{T - \log a}]
+    .. math:: I_{TUBA} = 1 + \mathbb{E}_{P_{XY}}[T(x, y) - \log a(y)] - \mathbb{E}_{P_X\otimes P_Y}[e^{T(x, y) - \log a(y)}]
 
-    ``log_baseline`` is :math:`\log a`: a scalar (learned or fixed) or a tensor broadcastable to
-    the scores (e.g. :math:`\log a(y)` per sample, passed for joint and marginal alike). With
-    :math:`\log a = 1` it is :func:`nwj`; optimising a constant :math:`\log a` recovers :func:`dv`.
+    The baseline is a function of ``y`` only, and each score is paired with the baseline of its
+    *own* ``y``: ``log_baseline`` is :math:`\log a(y)` at the joint pairs' ``y`` (a scalar, or a
+    tensor broadcastable to ``joint``), ``log_baseline_marginal`` at the marginal pairs' ``y``
+    (broadcastable to ``marginal``). With shuffled pairs these differ (the marginal pair
+    ``(x_i, y_{\pi(i)})`` needs :math:`a(y_{\pi(i)})`, not :math:`a(y_i)`); ``None`` means the
+    baseline is a constant and the same value serves both. With :math:`\log a = 1` it is
+    :func:`nwj`; the optimal constant :math:`\log a = \log\mathbb{E}[e^T]` gives :func:`dv`.
+    The marginal term is computed in log space.
+
+    >>> import torch
+    >>> joint, marginal = torch.tensor([2.0, 1.0]), torch.tensor([0.5, -0.5])
+    >>> bool(torch.isclose(tuba(joint, marginal, 1.0), nwj(joint, marginal)))
+    True
     """
-    log_baseline = torch.as_tensor(log_baseline, dtype=joint.dtype, device=joint.device)
-    return 1.0 + (joint - log_baseline).mean() - torch.exp(marginal - log_baseline).mean()
+    log_a = torch.as_tensor(log_baseline, dtype=joint.dtype, device=joint.device)
+    if log_baseline_marginal is None:
+        if log_a.numel() != 1:
+            raise ValueError(
+                "a per-sample log_baseline needs log_baseline_marginal: the baseline of each "
+                "marginal pair's own y"
+            )
+        log_a_marg = log_a
+    else:
+        log_a_marg = torch.as_tensor(log_baseline_marginal, dtype=marginal.dtype, device=marginal.device)
+    shifted = (marginal - log_a_marg).reshape(-1)
+    return 1.0 + (joint - log_a).mean() - torch.exp(logmeanexp(shifted))
 
 
 def infonce(scores: Tensor) -> Tensor:

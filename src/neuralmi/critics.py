@@ -268,24 +268,14 @@ class GaussianCritic(nn.Module):
         dx, dy = x.shape[1], y.shape[1]
         if not 0.0 <= shrinkage < 1.0:
             raise ValueError(f"shrinkage must be in [0, 1); got {shrinkage}")
-        mean = np.concatenate([x.mean(axis=0), y.mean(axis=0)])
-        xc, yc = x - mean[:dx], y - mean[dx:]
+        from .nonparametric import fit_cca  # the one implementation of the Gaussian closed form
 
-        def whitener(a: np.ndarray) -> np.ndarray:
-            sd = a.std(axis=0)
-            sd = np.where(sd > 0, sd, 1.0)
-            corr = np.atleast_2d(np.cov(a / sd, rowvar=False))
-            lam, vec = np.linalg.eigh(corr)
-            keep = lam > rank_tol * max(1.0, float(lam.max()))
-            return (vec[:, keep] / np.sqrt(lam[keep])) / sd[:, None]  # (d, r): a @ P is white
-
-        px, py = whitener(xc), whitener(yc)
-        u, v = xc @ px, yc @ py
-        cross = (u.T @ v) / (u.shape[0] - 1) * (1.0 - shrinkage)
-        # canonical correlations must stay below 1 for a finite quadratic form
-        uu, sv, vt = np.linalg.svd(cross, full_matrices=False)
-        sv = np.minimum(sv, 1.0 - 1e-6)
-        cross = (uu * sv) @ vt
+        fit = fit_cca(x, y, min_eig=rank_tol)
+        px, py = fit.white_x, fit.white_y
+        mean = np.concatenate([fit.mean_x, fit.mean_y])
+        # canonical correlations, shrunk towards independence and kept below 1 for a finite form
+        sv = np.minimum(fit.rho * (1.0 - shrinkage), 1.0 - 1e-6)
+        cross = (fit.u * sv) @ fit.vt
         rx, ry = px.shape[1], py.shape[1]
         sigma = np.block([[np.eye(rx), cross], [cross.T, np.eye(ry)]])
         m_white = -0.5 * (np.linalg.inv(sigma) - np.eye(rx + ry))

@@ -37,13 +37,15 @@ from __future__ import annotations
 import functools
 import math
 import warnings
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import numpy as np
 from scipy.spatial import cKDTree
 from scipy.special import digamma
 
-from neuralmi._validation import check_choice, check_pair, check_positive_int
+from neuralmi._validation import check_choice, check_pair, check_positive_int, drop_constant
+from neuralmi.exceptions import ConstantColumnWarning, DependentColumnsWarning, TiedSamplesWarning
 
 __all__ = [
     "ksg",
@@ -54,6 +56,8 @@ __all__ = [
     "KSGLNC",
     "GaussianMI",
     "BinnedMI",
+    "fit_cca",
+    "CCAFit",
     "ConstantColumnWarning",
     "DependentColumnsWarning",
     "TiedSamplesWarning",
@@ -71,18 +75,6 @@ _LNC_FALSE_ALARM = 5e-3
 _LNC_MC_DRAWS = 100_000
 
 
-class ConstantColumnWarning(UserWarning):
-    """A column of ``x`` or ``y`` has zero variance and was dropped (it carries no information)."""
-
-
-class DependentColumnsWarning(UserWarning):
-    """Some columns of x or y are exact linear combinations of others (gaussian_mi)."""
-
-
-class TiedSamplesWarning(UserWarning):
-    """The samples have ties or duplicates, which bias the k-NN estimators (use ``jitter``)."""
-
-
 # ---------------------------------------------------------------------------------------------
 # Shared validation helpers
 # ---------------------------------------------------------------------------------------------
@@ -90,22 +82,10 @@ class TiedSamplesWarning(UserWarning):
 
 def _drop_constant(a: np.ndarray, name: str, estimator: str, stacklevel: int = 4) -> np.ndarray:
     """Return ``a`` without its constant columns, warning with their indices if there are any."""
-    const = np.ptp(a, axis=0) == 0.0
-    if not const.any():
-        return a
-    cols = np.flatnonzero(const).tolist()
-    if const.all():
-        msg = (
-            f"every column of {name} is constant ({name} columns {cols}); a constant carries no "
-            f"information, so {estimator} returns MI = 0"
-        )
-    else:
-        msg = (
-            f"{name} column(s) {cols} are constant (zero variance) and carry no information; "
-            f"{estimator} drops them"
-        )
-    warnings.warn(msg, ConstantColumnWarning, stacklevel=stacklevel)
-    return a[:, ~const]
+    kept, _, msg = drop_constant(a, name, estimator)
+    if msg is not None:
+        warnings.warn(msg, ConstantColumnWarning, stacklevel=stacklevel)
+    return kept
 
 
 def _check_k(k: Any, n: int, name: str = "k") -> int:
@@ -537,25 +517,78 @@ def ksg_lnc(
 # ---------------------------------------------------------------------------------------------
 
 
-def _orthonormal_basis(a: np.ndarray, name: str) -> np.ndarray:
-    """Orthonormal basis of the span of the centred columns of ``a`` (n, d): ``(n, d)``, or
-    ``(n, r)`` with a :class:`DependentColumnsWarning` when only ``r < d`` of them are linearly
-    independent (the Gaussian MI is then that of the ``r``-dimensional column space, which an
-    invertible linear map carries onto ``x``: the MI is the same)."""
-    q, r = np.linalg.qr(a)
-    u, s, _ = np.linalg.svd(r)  # a = (q u) diag(s) v^T: q u spans the columns, s ranks them
-    tol = s[0] * max(a.shape) * np.finfo(np.float64).eps
-    if s[-1] > tol:
-        return q
-    rank = int(np.sum(s > tol))
-    warnings.warn(
-        f"gaussian_mi: the columns of {name} span only {rank} of {a.shape[1]} dimensions (some are "
-        f"linear combinations of others, e.g. a duplicated column); the MI is computed on the "
-        f"{rank}-dimensional column space",
-        DependentColumnsWarning,
-        stacklevel=4,
-    )
-    return q @ u[:, :rank]
+@dataclass(frozen=True)
+class CCAFit:
+    """Canonical correlation analysis of two samples, in float64 (see :func:`fit_cca`).
+
+    Attributes:
+        mean_x, mean_y: column means, ``(d_x,)`` and ``(d_y,)``.
+        white_x, white_y: ``(d_x, r_x)`` and ``(d_y, r_y)`` maps such that
+            ``(x - mean_x) @ white_x`` has identity sample covariance (``ddof=1``); ``r < d``
+            when columns are (nearly) linear combinations of others.
+        rho: the canonical correlations, descending, ``(min(r_x, r_y),)``.
+        u, vt: ``(r_x, m)``, ``(m, r_y)``: the whitened cross-covariance is
+            ``u @ diag(rho) @ vt``.
+    """
+
+    mean_x: np.ndarray
+    mean_y: np.ndarray
+    white_x: np.ndarray
+    white_y: np.ndarray
+    rho: np.ndarray
+    u: np.ndarray
+    vt: np.ndarray
+
+
+def _whitening(a: np.ndarray, min_eig: float | None) -> tuple[np.ndarray, np.ndarray]:
+    """For centred ``a`` (n, d): ``(P, Q)`` with ``a @ P = Q``, ``Q`` (n, r) orthonormal.
+
+    Columns are standardised, then ``a = Q0 R`` (QR) and ``R = U S V^T``: ``Q = Q0 U[:, :r]``
+    and ``P = V[:, :r] / S[:r]`` (scaled back). ``r`` is the numerical rank when ``min_eig`` is
+    ``None``; otherwise directions whose eigenvalue of the correlation matrix is below
+    ``min_eig * max(1, largest eigenvalue)`` are left out too (near-duplicate columns).
+    """
+    sd = a.std(axis=0)
+    sd = np.where(sd > 0, sd, 1.0)
+    q, r = np.linalg.qr(a / sd)
+    u, s, vt = np.linalg.svd(r)
+    if min_eig is None:
+        keep = s > s[0] * max(a.shape) * np.finfo(np.float64).eps
+    else:
+        eig = s**2 / max(1, a.shape[0] - 1)
+        keep = eig > min_eig * max(1.0, float(eig.max()))
+    return (vt[keep].T / s[keep]) / sd[:, None], q @ u[:, keep]
+
+
+def fit_cca(x: np.ndarray, y: np.ndarray, min_eig: float | None = None) -> CCAFit:
+    """Canonical correlation analysis of ``x`` (n, d_x) and ``y`` (n, d_y), float64.
+
+    The single implementation of the Gaussian closed form: :func:`gaussian_mi` takes its MI,
+    ``-1/2 sum log(1 - rho^2)``, and :class:`~neuralmi.critics.GaussianCritic` its log density
+    ratio. Numerics: orthonormal bases by QR (no covariance matrix is formed), accurate for
+    correlations near 1. ``min_eig``: see :func:`_whitening`.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    mx, my = x.mean(axis=0), y.mean(axis=0)
+    px, qx = _whitening(x - mx, min_eig)
+    py, qy = _whitening(y - my, min_eig)
+    u, rho, vt = np.linalg.svd(qx.T @ qy, full_matrices=False)
+    scale = math.sqrt(max(1, x.shape[0] - 1))
+    return CCAFit(mx, my, px * scale, py * scale, rho, u, vt)
+
+
+def _warn_rank(fit: CCAFit, dx: int, dy: int) -> None:
+    for name, d, white in (("x", dx, fit.white_x), ("y", dy, fit.white_y)):
+        rank = white.shape[1]
+        if rank < d:
+            warnings.warn(
+                f"gaussian_mi: the columns of {name} span only {rank} of {d} dimensions (some are "
+                f"linear combinations of others, e.g. a duplicated column); the MI is computed on the "
+                f"{rank}-dimensional column space",
+                DependentColumnsWarning,
+                stacklevel=4,
+            )
 
 
 def gaussian_mi(x: Any, y: Any) -> float:
@@ -620,11 +653,9 @@ def _gaussian(x: Any, y: Any) -> tuple[float, float]:
             f"gaussian_mi needs n >= d_x + d_y + 1 = {dx + dy + 1} samples for a non-singular "
             f"covariance; got n={n}"
         )
-    xc = xa - xa.mean(axis=0)
-    yc = ya - ya.mean(axis=0)
-    qx = _orthonormal_basis(xc, "x")
-    qy = _orthonormal_basis(yc, "y")
-    rho = np.linalg.svd(qx.T @ qy, compute_uv=False)
+    fit = fit_cca(xa, ya)
+    _warn_rank(fit, dx, dy)
+    rho = fit.rho
     one_minus = (1.0 - rho) * (1.0 + rho)
     # singular joint covariance: x and y exactly linearly related (within rounding)
     if np.any(one_minus <= 4.0 * max(n, dx + dy) * np.finfo(np.float64).eps):
