@@ -5,7 +5,7 @@
 ['dv', 'infonce', 'js']
 """
 
-from . import bounds, critics
+from . import bounds, critics, exceptions
 from .critics import BilinearCritic, ConcatCritic, ConvCritic, GaussianCritic, SeparableCritic
 from .estimators import DV, JS, MINE, MINEE, NWJ, SMILE, TUBA, EstimatorConfig, InfoNCE, NeuralEstimator, estimate
 from .objectives import METHODS, MutualInformation
@@ -68,6 +68,7 @@ __all__ = [
     "adaptive_gradient_clipping",
     "bounds",
     "critics",
+    "exceptions",
     "tasks",
     "nonparametric",
     "data",

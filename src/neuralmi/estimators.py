@@ -1,9 +1,14 @@
 r"""Neural MI estimators: a critic, a bound and the training loop, fitted to data.
 
-:func:`estimate` is the one-call entry point; the classes (:class:`MINE`, :class:`NWJ`, ...) are
-scikit-learn style: configure, ``fit(x, y)``, read the fitted attributes (``mi_``, ``stderr_``,
-``critic_``, ``result_``), and ``estimate(x_new, y_new)`` to read the trained critic on other
-samples.
+:func:`estimate` is the one-call entry point: it trains and returns an
+:class:`~neuralmi.MIResult`. The classes (:class:`MINE`, :class:`NWJ`, ...) are scikit-learn
+estimators: configure, ``fit(x, y)`` (this trains, and estimates on held-out rows), read the
+fitted attributes (``mi_``, ``stderr_``, ``critic_``, ``result_``). On other samples, the
+trained critic is only *read*, never retrained: ``read(x_new, y_new)`` gives an ``MIResult``
+and ``score(x_new, y_new)`` its value as a float (higher is better: every neural value but
+SMILE's and MI-NEE's is a lower bound, so scikit-learn's model selection, which maximises
+``score`` on held-out folds, picks the tightest critic). ``get_params``/``set_params`` make
+``sklearn.base.clone`` and ``GridSearchCV`` work (scikit-learn itself is not needed).
 
 What ``fit`` does, in order:
 
@@ -16,10 +21,10 @@ What ``fit`` does, in order:
    a neural residual that starts at zero (so training starts from the Gaussian-copula bound and
    learns what is not Gaussian);
 5. trains with Adam on the method's bound (:mod:`neuralmi.training`), evaluating both held-out
-   folds as it goes and stopping early when neither improves;
-6. reports each fold's bound under the checkpoint selected on the *other* fold (so the number
-   is read on data that neither trained nor selected the critic), averaged, with a delta-method
-   standard error.
+   folds as it goes; each fold selects its checkpoint and stops selecting on its own;
+6. reports each fold's bound under the checkpoint selected (and the stopping time decided) by
+   the *other* fold (so the number is read on data that neither trained, selected nor stopped
+   the critic), averaged, with a delta-method standard error.
 """
 
 from __future__ import annotations
@@ -27,17 +32,27 @@ from __future__ import annotations
 import copy
 import math
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields, replace
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 from torch import nn
 
-from ._validation import check_choice, check_pair
+from . import exceptions as W
+from ._validation import check_choice, check_pair, column_names, drop_constant
 from .critics import ACTIVATIONS, CRITICS, GaussianCritic, ResidualCritic, make_critic
-from .objectives import MARGINALS, METHODS, Evaluation, MutualInformation
+from .objectives import (
+    DEFAULT_EVAL_SHIFTS,
+    DEFAULT_HIDDEN,
+    MARGINALS,
+    METHODS,
+    Evaluation,
+    MutualInformation,
+    check_bound_options,
+)
 from .preprocessing import TRANSFORMS, fit_transform
 from .result import MIResult
 from .training import TrainConfig, resolve_device, train
@@ -111,7 +126,7 @@ class EstimatorConfig:
 
     method: str = "mine"
     critic: str = "concat"
-    hidden: tuple[int, ...] = (64, 64)
+    hidden: tuple[int, ...] = DEFAULT_HIDDEN
     activation: str = "relu"
     embed_dim: int = 32
     gaussian_baseline: bool = True
@@ -119,17 +134,17 @@ class EstimatorConfig:
     transform: str = "rank"
     test_size: float = 0.3
     batch_size: int | None = None
-    lr: float = 2e-3
-    steps: int = 2000
+    lr: float = TrainConfig.lr
+    steps: int = TrainConfig.max_steps
     epochs: float | None = None
-    eval_every: int = 100
-    patience: int | None = 4
-    weight_decay: float = 0.0
+    eval_every: int = TrainConfig.eval_every
+    patience: int | None = TrainConfig.patience
+    weight_decay: float = TrainConfig.weight_decay
     ema_rate: float = 0.01
     smile_tau: float = 5.0
     remine_weight: float = 0.0
     remine_target: float = 0.0
-    eval_shifts: int = 64
+    eval_shifts: int = DEFAULT_EVAL_SHIFTS
     threads: int | None = None
     seed: int = 0
     device: str = "auto"
@@ -160,8 +175,7 @@ class EstimatorConfig:
             raise ValueError(f"epochs must be positive; got {self.epochs}")
         if self.embed_dim < 1:
             raise ValueError(f"embed_dim must be positive; got {self.embed_dim}")
-        if self.ema_rate <= 0 or self.ema_rate > 1:
-            raise ValueError(f"ema_rate must be in (0, 1]; got {self.ema_rate}")
+        check_bound_options(self.ema_rate, self.smile_tau, self.remine_weight)
         if self.eval_shifts < 1:
             raise ValueError(f"eval_shifts must be >= 1; got {self.eval_shifts}")
         if self.threads is not None and (not isinstance(self.threads, int) or self.threads < 1):
@@ -170,10 +184,6 @@ class EstimatorConfig:
             raise TypeError(f"seed must be an integer; got {self.seed!r}")
         if self.seed < 0:
             raise ValueError(f"seed must be a non-negative integer; got {self.seed}")
-        if not self.smile_tau > 0:
-            raise ValueError(f"smile_tau must be positive; got {self.smile_tau}")
-        if self.remine_weight < 0:
-            raise ValueError(f"remine_weight must be >= 0; got {self.remine_weight}")
         if self.device != "auto":
             resolve_device(self.device)  # raises a ValueError for unknown/unavailable devices
         # the loop's own checks (lr, steps, eval_every, patience, weight decay)
@@ -215,17 +225,13 @@ def _split(n: int, test_size: float, seed: int) -> tuple[np.ndarray, np.ndarray,
     return perm[:n_train], perm[n_train : n_train + half], perm[n_train + half :]
 
 
-def _drop_constant(a: np.ndarray) -> tuple[np.ndarray, list[int]]:
-    """Return ``a`` without its constant columns, and the indices of the columns kept."""
-    keep = [j for j in range(a.shape[1]) if np.ptp(a[:, j]) > 0]
-    return a[:, keep], keep
-
-
 class NeuralEstimator:
     """A neural MI estimator (scikit-learn style). See the module docstring for what ``fit`` does.
 
     Args:
-        method: the bound (default ``"mine"``); the subclasses fix it.
+        method: the bound (default ``"mine"``). Only this base class takes it: the subclasses
+            (:class:`MINE`, :class:`NWJ`, ...) fix their method, and passing ``method=`` to one
+            is a ``TypeError``.
         critic: a critic name (``"auto"``: separable for InfoNCE, concat otherwise; ``"concat"``,
             ``"separable"``, ``"bilinear"``, ``"gaussian"``),
             an ``nn.Module`` with ``forward(x, y) -> (B,)``, or a factory
@@ -235,19 +241,87 @@ class NeuralEstimator:
 
     Fitted attributes (after :meth:`fit`): ``mi_`` (nats), ``stderr_``, ``result_``
     (:class:`~neuralmi.MIResult`), ``critic_`` (the trained ``nn.Module``), ``module_`` (the
-    :class:`~neuralmi.MutualInformation` holding it), ``transform_x_``, ``transform_y_``.
+    :class:`~neuralmi.MutualInformation` holding it), ``transform_x_``, ``transform_y_``,
+    ``n_features_in_x_`` and ``n_features_in_y_`` (columns of ``x`` and ``y`` seen in ``fit``;
+    ``n_features_in_`` is ``x``'s, as in scikit-learn, where ``x`` plays ``X``).
+
+    ``fit`` trains; :meth:`read` and :meth:`score` only read the trained critic on other samples.
     """
 
-    method: str = "mine"
+    #: the method a subclass fixes (``None``: the base class, which takes ``method=``)
+    fixed_method: ClassVar[str | None] = None
 
-    def __init__(self, method: str | None = None, critic: CriticSpec = "auto", **options: Any) -> None:
-        self.config = _make_config(method or type(self).method, critic, options)
+    def __init__(self, method: str = "mine", critic: CriticSpec = "auto", **options: Any) -> None:
+        # scikit-learn's convention: keep the arguments exactly as given (clone checks identity)
+        self._params: dict[str, Any] = {"method": method, "critic": critic, **options}
+        self._configure()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.fixed_method is None:
+            return
+
+        def __init__(self: NeuralEstimator, critic: CriticSpec = "auto", **options: Any) -> None:
+            if "method" in options:
+                raise TypeError(
+                    f"{type(self).__name__} always uses method {self.fixed_method!r}; to choose the "
+                    "method, use NeuralEstimator(method=...) or neuralmi.estimate(..., method=...)"
+                )
+            self._params = {"critic": critic, **options}
+            self._configure()
+
+        __init__.__doc__ = f"Configure {cls.__name__}: ``critic`` and any field of :class:`EstimatorConfig` but ``method``."
+        cls.__init__ = __init__  # type: ignore[method-assign]
+
+    def _configure(self) -> None:
+        params = dict(self._params)
+        method = params.pop("method", self.fixed_method)
+        critic = params.pop("critic", "auto")
+        self.config = _make_config(method, critic, params)
         self._critic_spec = self.config.critic if isinstance(critic, str) else critic
+
+    @property
+    def method(self) -> str:
+        """The bound this estimator trains and reads."""
+        return self.config.method
+
+    # ------------------------------------------------------------------ scikit-learn protocol
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Every setting, as given (defaults for those not given): ``critic``, ``method`` (base
+        class only) and each field of :class:`EstimatorConfig`. ``deep`` is accepted for
+        scikit-learn and changes nothing (a critic module is a value here, not a sub-estimator)."""
+        names = ["critic", *(f.name for f in fields(EstimatorConfig) if f.name not in ("method", "critic"))]
+        if self.fixed_method is None:
+            names.insert(0, "method")
+        defaults = {f.name: f.default for f in fields(EstimatorConfig)}
+        defaults["critic"] = "auto"
+        return {name: self._params.get(name, defaults[name]) for name in names}
+
+    def set_params(self, **params: Any) -> "NeuralEstimator":
+        """Change settings (validated at once, as in the constructor); returns ``self``. A fitted
+        estimator keeps its fitted attributes until the next :meth:`fit`."""
+        valid = self.get_params()
+        unknown = sorted(set(params) - set(valid))
+        if unknown:
+            raise ValueError(
+                f"invalid parameter(s) {', '.join(unknown)} for {type(self).__name__}; "
+                f"valid: {', '.join(valid)}"
+            )
+        old = self._params
+        self._params = {**old, **params}
+        try:
+            self._configure()
+        except (TypeError, ValueError):
+            self._params = old
+            raise
+        return self
 
     def __repr__(self) -> str:
         defaults = EstimatorConfig(method=self.config.method)
         changed = {k: v for k, v in asdict(self.config).items() if getattr(defaults, k) != v}
-        args = ", ".join(f"{k}={v!r}" for k, v in changed.items() if k != "method")
+        if self.fixed_method is not None:
+            changed.pop("method", None)
+        args = ", ".join(f"{k}={v!r}" for k, v in changed.items())
         return f"{type(self).__name__}({args})"
 
     # ------------------------------------------------------------------ building blocks
@@ -281,18 +355,24 @@ class NeuralEstimator:
             )
         return b
 
-    # ------------------------------------------------------------------ fit / estimate
+    # ------------------------------------------------------------------ fit / read
     def fit(self, x: Any, y: Any) -> "NeuralEstimator":
-        """Train the critic on ``x``, ``y`` (arrays or tensors, ``(n, dx)``, ``(n, dy)``; 1-D means
-        one column) and estimate I(X; Y) on held-out samples. Returns ``self``."""
+        """Train the critic on ``x``, ``y`` (arrays, tensors, DataFrames or Series, ``(n, dx)``,
+        ``(n, dy)``; 1-D means one column) and estimate I(X; Y) on held-out samples. Returns
+        ``self``. Warnings go to ``result_.warnings`` and through :func:`warnings.warn`."""
         previous = torch.get_num_threads()
         try:
-            # the seed drives initialisation through torch's global generator: fork it, so the
-            # caller's random state is left exactly as it was
+            # the seed drives initialisation through torch's CPU generator (critics are built on
+            # the CPU, then moved): fork it, and seed only it, so the caller's random state is
+            # left exactly as it was on every device (torch.manual_seed would reseed CUDA's too)
             with torch.random.fork_rng(devices=[]):
-                return self._fit(x, y)
+                torch.default_generator.manual_seed(int(self.config.seed))
+                self._fit(x, y)
         finally:
             torch.set_num_threads(previous)
+        for message in self.result_.warnings:
+            warnings.warn(message, self._warning_kinds.get(message, W.NeuralMIWarning), stacklevel=2)
+        return self
 
     def _threads(self, module: nn.Module, batch: int, device: torch.device) -> None:
         if device.type != "cpu":
@@ -304,22 +384,22 @@ class NeuralEstimator:
         if work < 5e7:
             torch.set_num_threads(1)
 
-    def _fit(self, x: Any, y: Any) -> "NeuralEstimator":
+    def _fit(self, x: Any, y: Any) -> None:
         t0 = time.perf_counter()
         cfg = self.config
+        names = {"x": column_names(x, "x"), "y": column_names(y, "y")}
         xa, ya = check_pair(x, y, min_samples=MIN_SAMPLES)
-        warns: list[str] = []
-        width = {"x": xa.shape[1], "y": ya.shape[1]}
-        xa, self.keep_x_ = _drop_constant(xa)
-        ya, self.keep_y_ = _drop_constant(ya)
-        for label, keep in (("x", self.keep_x_), ("y", self.keep_y_)):
+        self.n_features_in_x_, self.n_features_in_y_ = xa.shape[1], ya.shape[1]
+        self.n_features_in_ = self.n_features_in_x_
+        found: list[tuple[type[Warning], str]] = []
+        xa, self.keep_x_, msg_x = drop_constant(xa, "x", "the estimate")
+        ya, self.keep_y_, msg_y = drop_constant(ya, "y", "the estimate")
+        for keep, msg in ((self.keep_x_, msg_x), (self.keep_y_, msg_y)):
+            if msg is not None:
+                found.append((W.ConstantColumnWarning, msg))
             if not keep:
-                return self._constant_result(label, t0, xa.shape[0])
-            dropped = sorted(set(range(width[label])) - set(keep))
-            if dropped:
-                warns.append(f"constant column(s) {dropped} of {label} carry no information and were dropped")
+                return self._constant_result(found, t0, xa.shape[0], names)
         device = resolve_device(cfg.device)
-        torch.manual_seed(cfg.seed)
         tr, fa, fb = _split(xa.shape[0], cfg.test_size, cfg.seed)
         self.transform_x_ = fit_transform(xa[tr], cfg.transform)
         self.transform_y_ = fit_transform(ya[tr], cfg.transform)
@@ -368,11 +448,12 @@ class NeuralEstimator:
             run = train(module, x_train, y_train, select, tcfg)
             states, best_steps, history = run.best_states, run.best_steps, run.history
             diverged, stopped_early, steps_taken = run.diverged, run.stopped_early, run.steps
+            stop_steps = run.stop_steps
         else:
             state = {k: v.clone() for k, v in module.state_dict().items()}
             states, best_steps, history = [state, state], [0, 0], {}
             diverged = stopped_early = False
-            steps_taken = 0
+            steps_taken, stop_steps = 0, [None, None]
 
         # cross-fold reporting: fold k is read under the checkpoint chosen on the other fold
         evals: list[Evaluation] = []
@@ -391,16 +472,25 @@ class NeuralEstimator:
         for state in states:
             module.load_state_dict(state)
             mean_scores.append(
-                sum(module.evaluate(xf, yf, n_shifts=4, batch_size=batch).value for xf, yf in folds)
+                sum(module.evaluate(xf, yf, n_shifts=4, batch_size=batch).criterion for xf, yf in folds)
             )
         module.load_state_dict(states[int(np.argmax(mean_scores))])
         module.eval()
 
-        warns += self._diagnose(value, stderr, history, batch, diverged, stopped_early, best_steps, evals)
+        found += self._diagnose(value, stderr, history, batch, diverged, stopped_early, best_steps, evals)
         if value < 0:
-            warns.append(
-                f"the held-out bound was {value:.4f} nats (below zero); MI cannot be negative, so "
-                "0 is reported: the data show no dependence the critic could find"
+            why = (
+                "MI-NEE's marginal divergences exceed the joint one: X or Y may lie near a "
+                "lower-dimensional set, where D(P_X||R_X) is infinite and MI-NEE is ill-posed"
+                if cfg.method == "minee"
+                else "the data show no dependence the critic could find"
+            )
+            found.append(
+                (
+                    W.NegativeEstimateWarning,
+                    f"the held-out bound was {value:.4f} nats (below zero); MI cannot be negative, so "
+                    f"0 is reported: {why}",
+                )
             )
         self.module_ = module
         self.critic_ = module.critic
@@ -411,35 +501,36 @@ class NeuralEstimator:
         config = asdict(cfg)
         config.update(batch_size=batch, steps=steps, steps_taken=steps_taken, device=str(device))
         config["selected_steps"] = best_steps
+        config["stop_steps"] = stop_steps
         config["fold_values"] = [e.value for e in evals]
-        self.result_ = MIResult(
-            mi=self.mi_,
-            stderr=stderr,
-            method=cfg.method,
-            config=config,
-            history=history,
-            seconds=time.perf_counter() - t0,
-            n_train=len(tr),
-            n_test=len(fa) + len(fb),
-            warnings=tuple(warns),
-        )
-        return self
+        self._set_result(found, names, config, t0, mi=self.mi_, stderr=stderr, history=history, n_train=len(tr), n_test=len(fa) + len(fb))
 
-    def _constant_result(self, label: str, t0: float, n: int) -> "NeuralEstimator":
-        msg = f"every column of {label} is constant: it carries no information, so I(X;Y) = 0"
+    def _set_result(
+        self,
+        found: list[tuple[type[Warning], str]],
+        names: dict[str, list[str] | None],
+        config: dict[str, Any],
+        t0: float,
+        **fields_: Any,
+    ) -> None:
+        for side, cols in names.items():
+            if cols is not None:
+                config[f"columns_{side}"] = cols
+        self._warning_kinds = {message: kind for kind, message in found}
+        self.result_ = MIResult(
+            method=self.config.method,
+            config=config,
+            seconds=time.perf_counter() - t0,
+            warnings=tuple(message for _, message in found),
+            **fields_,
+        )
+
+    def _constant_result(
+        self, found: list[tuple[type[Warning], str]], t0: float, n: int, names: dict[str, list[str] | None]
+    ) -> None:
         self.mi_, self.stderr_ = 0.0, 0.0
         self.critic_ = None
-        self.result_ = MIResult(
-            mi=0.0,
-            stderr=0.0,
-            method=self.config.method,
-            config=asdict(self.config),
-            seconds=time.perf_counter() - t0,
-            n_train=0,
-            n_test=n,
-            warnings=(msg,),
-        )
-        return self
+        self._set_result(found, names, asdict(self.config), t0, mi=0.0, stderr=0.0, n_train=0, n_test=n)
 
     def _diagnose(
         self,
@@ -451,75 +542,79 @@ class NeuralEstimator:
         stopped_early: bool,
         best_steps: list[int],
         evals: list[Evaluation],
-    ) -> list[str]:
+    ) -> list[tuple[type[Warning], str]]:
         cfg = self.config
-        out: list[str] = []
+        out: list[tuple[type[Warning], str]] = []
         if diverged:
-            out.append(
+            out.append((W.DivergenceWarning,
                 "training diverged (the loss became NaN or infinite); the estimate uses the last good "
                 "checkpoint. Try a smaller lr, the 'nwj' or 'smile' method, or transform='rank'"
-            )
+            ))
         if cfg.method == "infonce" and value > math.log(batch) - 0.5:
-            out.append(
+            out.append((W.CeilingWarning,
                 f"InfoNCE is capped at log(batch size) = {math.log(batch):.3f} nats and the estimate "
                 f"{value:.3f} is close to it: the true MI may be higher. Use a larger batch_size or 'mine'"
-            )
+            ))
         n_test = sum(e.n for e in evals)
         if value > math.log(n_test):
-            out.append(
+            out.append((W.UncertifiableWarning,
                 f"the estimate ({value:.2f} nats) exceeds log(held-out samples) = {math.log(n_test):.2f}: "
                 "a sample of this size cannot certify that much information, so the number is not "
                 "reliable. Y may be (nearly) a deterministic function of X, where the MI is infinite"
-            )
+            ))
         if history.get("heldout"):
             train_vals = [v for v in history.get("train", []) if v is not None and math.isfinite(v)]
             if train_vals:
                 tail = float(np.mean(train_vals[-3:]))
                 gap = tail - value
                 if gap > max(0.1, 0.2 * abs(value), 4 * stderr):
-                    out.append(
+                    out.append((W.OverfittingWarning,
                         f"the bound on training batches ({tail:.3f}) is well above the held-out "
                         f"estimate ({value:.3f}): the critic overfits. More samples, a smaller "
                         "critic or fewer steps would help; the held-out number is the honest one"
-                    )
+                    ))
             held = [v for v in history["heldout"] if math.isfinite(v)]
             if held and max(held) <= 0.0:
-                out.append(
+                out.append((W.NoDependenceWarning,
                     "the held-out bound never rose above zero: either X and Y are (nearly) "
                     "independent or the critic failed to learn"
-                )
+                ))
         uses_baseline = cfg.gaussian_baseline and cfg.critic in ("concat", "separable", "bilinear")
         if stopped_early and max(best_steps) == 0 and not uses_baseline and cfg.critic != "gaussian":
-            out.append(
+            out.append((W.NoProgressWarning,
                 "early stopping fired at the first check: training never improved the held-out "
                 "bound. Try another lr or method"
-            )
+            ))
         if len(evals) == 2 and abs(evals[0].value - evals[1].value) > 4 * math.hypot(evals[0].stderr, evals[1].stderr) + 0.05:
-            out.append(
+            out.append((W.UnstableEstimateWarning,
                 f"the two held-out folds disagree ({evals[0].value:.3f} vs {evals[1].value:.3f}) more "
                 "than their error bars allow: the estimate is unstable (heavy tails or too few samples)"
-            )
+            ))
         return out
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "result_"):
             raise ValueError(f"this {type(self).__name__} is not fitted yet; call fit(x, y) first")
 
-    def estimate(self, x: Any, y: Any) -> MIResult:
-        """Read the trained critic's bound on other samples ``x``, ``y`` (same columns as in
-        ``fit``), with its standard error. No training happens."""
+    def read(self, x: Any, y: Any) -> MIResult:
+        """Read the trained critic's bound on other samples ``x``, ``y`` (the same columns as in
+        ``fit``), with its standard error, as an :class:`~neuralmi.MIResult`. Nothing is trained:
+        to estimate MI on new data, use :func:`neuralmi.estimate` or :meth:`fit`.
+
+        Raises:
+            ValueError: not fitted yet, or ``x``/``y`` have other numbers of columns than in ``fit``.
+        """
         t0 = time.perf_counter()
         self._check_fitted()
+        xa, ya = check_pair(x, y, min_samples=2)
+        if (xa.shape[1], ya.shape[1]) != (self.n_features_in_x_, self.n_features_in_y_):
+            raise ValueError(
+                f"x and y must have the {self.n_features_in_x_} and {self.n_features_in_y_} columns seen in "
+                f"fit; got {xa.shape[1]} and {ya.shape[1]}"
+            )
         if self.critic_ is None:
             return self.result_
-        xa, ya = check_pair(x, y, min_samples=2)
-        n_x, n_y = len(self.transform_x_.mean), len(self.transform_y_.mean)
-        exp_x = max(self.keep_x_) + 1 if self.keep_x_ else 0
-        exp_y = max(self.keep_y_) + 1 if self.keep_y_ else 0
-        if xa.shape[1] < exp_x or ya.shape[1] < exp_y:
-            raise ValueError(f"x and y must have the columns seen in fit ({exp_x} and {exp_y}); got {xa.shape[1]} and {ya.shape[1]}")
         xa, ya = xa[:, self.keep_x_], ya[:, self.keep_y_]
-        assert xa.shape[1] == n_x and ya.shape[1] == n_y
         xt = torch.as_tensor(self.transform_x_(xa), dtype=torch.float32, device=self.device_)
         yt = torch.as_tensor(self.transform_y_(ya), dtype=torch.float32, device=self.device_)
         ev = self.module_.evaluate(xt, yt, n_shifts=self.config.eval_shifts, batch_size=self.batch_size_)
@@ -534,53 +629,68 @@ class NeuralEstimator:
             warnings=(),
         )
 
+    def score(self, x: Any, y: Any) -> float:
+        """The trained critic's bound on other samples, in nats (:meth:`read`'s ``mi``). Higher
+        is better, which is what scikit-learn's model selection maximises."""
+        return self.read(x, y).mi
+
+    def estimate(self, x: Any, y: Any) -> MIResult:
+        """Deprecated name of :meth:`read` (it never trained; :func:`neuralmi.estimate` does)."""
+        warnings.warn(
+            "NeuralEstimator.estimate(x, y) is renamed read(x, y): it only reads the trained critic "
+            "(neuralmi.estimate(x, y) trains a new one)",
+            FutureWarning,
+            stacklevel=2,
+        )
+        return self.read(x, y)
+
 
 class MINE(NeuralEstimator):
     """MINE (Belghazi et al. 2018): DV bound, moving-average corrected gradients."""
 
-    method = "mine"
+    fixed_method = "mine"
 
 
 class DV(NeuralEstimator):
     """Donsker–Varadhan bound with plain minibatch gradients (the seeds' ``mine_biased``)."""
 
-    method = "dv"
+    fixed_method = "dv"
 
 
 class NWJ(NeuralEstimator):
     """NWJ / MINE-f / f-divergence bound."""
 
-    method = "nwj"
+    fixed_method = "nwj"
 
 
 class InfoNCE(NeuralEstimator):
     """InfoNCE / CPC; capped at log(batch size)."""
 
-    method = "infonce"
+    fixed_method = "infonce"
 
 
 class JS(NeuralEstimator):
     """Jensen–Shannon training, NWJ read-out (Poole et al. 2019)."""
 
-    method = "js"
+    fixed_method = "js"
 
 
 class SMILE(NeuralEstimator):
     """SMILE: JS training, clipped DV read-out (Song & Ermon 2020)."""
 
-    method = "smile"
+    fixed_method = "smile"
 
 
 class TUBA(NeuralEstimator):
     """TUBA bound with a learned baseline (Poole et al. 2019)."""
 
-    method = "tuba"
+    fixed_method = "tuba"
 
 
 class MINEE(NeuralEstimator):
     """MI-NEE: three DV divergences against a Gaussian product reference (Chan et al. 2019)."""
 
-    method = "minee"
+    fixed_method = "minee"
 
 
 def _baseline(x: Any, y: Any, method: str, options: dict[str, Any]) -> MIResult:
@@ -593,16 +703,26 @@ def _baseline(x: Any, y: Any, method: str, options: dict[str, Any]) -> MIResult:
         est = cls(**options)
     except TypeError as exc:
         raise TypeError(f"bad option for method {method!r}: {exc}") from None
-    est.fit(x, y)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est.fit(x, y)
+    for w in caught:  # delivered both ways: re-issued to the caller's filters, and kept in the result
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     n = check_pair(x, y, min_samples=1)[0].shape[0]
+    config = {"method": method, **est.get_params()}
+    for side, a in (("x", x), ("y", y)):
+        cols = column_names(a, side)
+        if cols is not None:
+            config[f"columns_{side}"] = cols
     return MIResult(
         mi=est.mi_,
         stderr=est.stderr_,
         method=method,
-        config={"method": method, **est.get_params()},
+        config=config,
         seconds=time.perf_counter() - t0,
         n_train=0,
         n_test=n,
+        warnings=tuple(dict.fromkeys(str(w.message) for w in caught)),
     )
 
 
@@ -610,7 +730,8 @@ def estimate(x: Any, y: Any, method: str = "mine", critic: CriticSpec = "auto", 
     """Estimate I(X; Y) in nats from paired samples, with an error bar and diagnostics.
 
     Args:
-        x, y: ``(n, dx)`` and ``(n, dy)`` arrays or torch tensors (any device); 1-D means one
+        x, y: ``(n, dx)`` and ``(n, dy)`` arrays, torch tensors (any device), pandas
+            DataFrames or Series (their column names go into ``result.config``); 1-D means one
             column. Rows are paired samples.
         method: a neural bound (``"mine"`` default, ``"dv"``, ``"nwj"``, ``"infonce"``, ``"js"``,
             ``"smile"``, ``"tuba"``, ``"minee"``) or a baseline (``"ksg"``, ``"gaussian"``).

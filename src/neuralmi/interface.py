@@ -1,5 +1,11 @@
 """The small protocols the rest of the package is written against.
 
+- :class:`Task`: a distribution with known MI (:mod:`neuralmi.tasks`, the bench's grid);
+- :class:`Estimator`: anything fitted to paired samples that exposes ``mi_`` (the estimator
+  classes of :mod:`neuralmi.estimators` and :mod:`neuralmi.nonparametric`);
+- :class:`Objective`: what the training loop trains (:func:`neuralmi.training.train`), which
+  :class:`~neuralmi.MutualInformation` provides.
+
 This module imports nothing else from ``neuralmi`` so that everything may import it without
 cycles (the idea is taken from bmi's ``interface.py``).
 """
@@ -10,7 +16,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-__all__ = ["Task", "Estimator"]
+__all__ = ["Task", "Estimator", "Objective", "Evaluated"]
 
 
 @runtime_checkable
@@ -43,3 +49,35 @@ class Estimator(Protocol):
 
     @property
     def mi_(self) -> float: ...
+
+
+class Evaluated(Protocol):
+    """A held-out evaluation (:class:`neuralmi.objectives.Evaluation`)."""
+
+    value: float
+    n: int
+
+    @property
+    def criterion(self) -> float: ...
+
+    @property
+    def stderr(self) -> float: ...
+
+
+class Objective(Protocol):
+    """What the training loop needs: parameters, a loss with the bound's value, a held-out
+    evaluation, and ``state_dict`` for checkpoints. The loop knows nothing of which bound it is."""
+
+    def parameters(self) -> Any: ...
+
+    def train(self, mode: bool = True) -> Any: ...
+
+    def eval(self) -> Any: ...
+
+    def state_dict(self) -> dict[str, Any]: ...
+
+    def critic_loss(self, x: Any, y: Any, with_value: bool = ...) -> Any:
+        """``(loss, value)`` with ``with_value=True``: the loss to minimise and the bound's value."""
+        ...
+
+    def evaluate(self, x: Any, y: Any, n_shifts: int = ..., batch_size: int = ..., seed: int | None = ...) -> Evaluated: ...

@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal, overload
 
 import numpy as np
 import torch
@@ -35,7 +36,7 @@ from . import bounds
 from ._validation import check_choice
 from .critics import make_critic, pair_scores
 
-__all__ = ["METHODS", "MARGINALS", "Evaluation", "MutualInformation"]
+__all__ = ["METHODS", "MARGINALS", "DEFAULT_HIDDEN", "DEFAULT_EVAL_SHIFTS", "Evaluation", "MutualInformation", "check_bound_options"]
 
 #: The bounds a :class:`MutualInformation` can optimise, with a one-line description each.
 METHODS: dict[str, str] = {
@@ -51,21 +52,42 @@ METHODS: dict[str, str] = {
 
 MARGINALS = ("shuffle", "pairs")
 
+#: hidden widths of a critic built by name: the one default of the building block and of
+#: :func:`neuralmi.estimate` (measured on the task suite; see docs/building_blocks.md)
+DEFAULT_HIDDEN: tuple[int, ...] = (64, 64)
+#: marginal permutations of a held-out read-out (:meth:`MutualInformation.evaluate`)
+DEFAULT_EVAL_SHIFTS = 64
+
 
 @dataclass(frozen=True)
 class Evaluation:
     """A bound evaluated on a sample, with each sample's influence on the value.
 
     Attributes:
-        value: the bound in nats.
+        value: the method's estimate in nats (what is reported).
         influence: ``(n,)`` array; ``influence.std() / sqrt(n)`` is the delta-method standard
             error of ``value`` for this (fixed) critic under resampling of the evaluation data.
         n: number of evaluation samples.
+        score: what checkpoint selection maximises, when it is not ``value``. SMILE's clipped
+            value and MI-NEE's difference of divergences are not lower bounds (a critic can
+            raise them by being wrong), so their checkpoints are ranked by a quantity that is:
+            SMILE by the NWJ bound of ``T + 1`` (its JS-trained critic's own bound), MI-NEE by
+            the sum of its three held-out DV divergence bounds (its training objective).
+        parts: MI-NEE only: each divergence's held-out DV bound, keyed by the state-dict prefix
+            of its critic (``"critic."``, ``"critic_x."``, ``"critic_y."``), so that the training
+            loop keeps each critic at its own best checkpoint (each D is a supremum of its own).
     """
 
     value: float
     influence: np.ndarray
     n: int
+    score: float | None = None
+    parts: dict[str, float] | None = None
+
+    @property
+    def criterion(self) -> float:
+        """The number checkpoint selection and early stopping maximise (nats)."""
+        return self.value if self.score is None else self.score
 
     @property
     def stderr(self) -> float:
@@ -73,6 +95,23 @@ class Evaluation:
         if self.n < 2:
             return float("inf")
         return float(np.std(self.influence, ddof=1) / math.sqrt(self.n))
+
+
+def check_bound_options(ema_rate: float, smile_tau: float, remine_weight: float) -> None:
+    """Validate the settings of a bound (shared by :class:`MutualInformation` and the estimators'
+    configuration); raise a ValueError naming the first bad one."""
+    if not 0.0 < ema_rate <= 1.0:
+        raise ValueError(f"ema_rate must be in (0, 1]; got {ema_rate}")
+    if not smile_tau > 0:
+        raise ValueError(f"smile_tau must be positive; got {smile_tau}")
+    if not remine_weight >= 0:
+        raise ValueError(f"remine_weight must be >= 0; got {remine_weight}")
+
+
+def _cpu64(t: Tensor) -> Tensor:
+    """Scores to float64 on the CPU, where every read-out statistic is computed (MPS has no
+    float64, and the statistics are cheap next to the critic's forward passes)."""
+    return t.detach().to(device="cpu", dtype=torch.float64)
 
 
 class _MarginalCritic(nn.Module):
@@ -122,7 +161,7 @@ class MutualInformation(nn.Module):
         dim_y: int,
         method: str = "mine",
         critic: str | nn.Module = "concat",
-        hidden: Sequence[int] = (256, 256),
+        hidden: Sequence[int] = DEFAULT_HIDDEN,
         activation: str = "relu",
         embed_dim: int = 32,
         marginal: str = "shuffle",
@@ -135,12 +174,7 @@ class MutualInformation(nn.Module):
         super().__init__()
         self.method = check_choice(method, "method", tuple(METHODS))
         self.marginal = check_choice(marginal, "marginal", MARGINALS)
-        if not 0.0 < ema_rate <= 1.0:
-            raise ValueError(f"ema_rate must be in (0, 1]; got {ema_rate}")
-        if smile_tau <= 0:
-            raise ValueError(f"smile_tau must be positive; got {smile_tau}")
-        if remine_weight < 0:
-            raise ValueError(f"remine_weight must be >= 0; got {remine_weight}")
+        check_bound_options(ema_rate, smile_tau, remine_weight)
         self.dim_x, self.dim_y = int(dim_x), int(dim_y)
         self.ema_rate = float(ema_rate)
         self.smile_tau = float(smile_tau)
@@ -201,15 +235,16 @@ class MutualInformation(nn.Module):
             raise ValueError(f"fit_reference applies to method 'minee', not {self.method!r}")
         x, y = self._check(x, y)
         for which, data in (("x", x), ("y", y)):
-            d = data.double()
+            d = _cpu64(data)
             loc = d.mean(dim=0)
             centred = d - loc
             cov = centred.T @ centred / max(1, d.shape[0] - 1)
             ridge = shrinkage * float(cov.diagonal().mean().clamp_min(1e-12))
             cov = cov + ridge * torch.eye(cov.shape[0], dtype=cov.dtype, device=cov.device)
             scale = torch.linalg.cholesky(cov)
-            getattr(self, f"ref_loc_{which}").copy_(loc.to(getattr(self, f"ref_loc_{which}")))
-            getattr(self, f"ref_scale_{which}").copy_(scale.to(getattr(self, f"ref_scale_{which}")))
+            for name, value in ((f"ref_loc_{which}", loc), (f"ref_scale_{which}", scale)):
+                buf = getattr(self, name)
+                buf.copy_(value.to(buf.dtype))  # cast on the CPU first (MPS has no float64)
         return self
 
     def _check(self, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
@@ -298,20 +333,37 @@ class MutualInformation(nn.Module):
         x, y = self._check(x, y)
         return self._objective(x, y, update_state=False)[1]
 
-    def critic_loss(self, x: Tensor, y: Tensor) -> Tensor:
-        """Loss for the critic's optimiser (minimise): minus the bound, plus penalties.
+    @overload
+    def critic_loss(self, x: Tensor, y: Tensor, with_value: Literal[False] = ...) -> Tensor: ...
+
+    @overload
+    def critic_loss(self, x: Tensor, y: Tensor, with_value: Literal[True]) -> tuple[Tensor, Tensor]: ...
+
+    def critic_loss(self, x: Tensor, y: Tensor, with_value: bool = False) -> Tensor | tuple[Tensor, Tensor]:
+        """Loss for the critic's optimiser (minimise): minus the training objective, plus penalties.
 
         Pass detached ``x``, ``y`` (e.g. ``mi.critic_loss(x.detach(), y.detach())``) so that the
         critic's step does not push gradients into the model that produced them. Updates MINE's
         moving average when the module is in training mode.
+
+        With ``with_value=True`` returns ``(loss, value)``: ``value`` is the method's estimate on
+        this batch (detached, nats), which is not always minus the loss (MI-NEE trains the sum
+        of three divergences and reports their difference; penalties are not part of it).
         """
         x, y = self._check(x, y)
-        objective, _ = self._objective(x, y, update_state=self.training)
+        objective, value = self._objective(x, y, update_state=self.training)
+        if with_value:
+            return -objective, value.detach()
         return -objective
 
     @torch.no_grad()
     def evaluate(
-        self, x: Tensor, y: Tensor, n_shifts: int = 32, batch_size: int = 512, seed: int | None = None
+        self,
+        x: Tensor,
+        y: Tensor,
+        n_shifts: int = DEFAULT_EVAL_SHIFTS,
+        batch_size: int = 512,
+        seed: int | None = None,
     ) -> Evaluation:
         """The bound on a (held-out) sample, with per-sample influence values for its error bar.
 
@@ -329,15 +381,17 @@ class MutualInformation(nn.Module):
             return self._evaluate_infonce(x, y, batch_size, gen)
         if self.method == "minee":
             return self._evaluate_minee(x, y, n_shifts, gen)
-        joint = self._chunked(x, y)
+        joint = _cpu64(self._chunked(x, y))
         cols, perms = [], []
         for _ in range(max(1, int(n_shifts))):
-            perm = self._perm(n, x.device, gen)
-            cols.append(self._chunked(x, y[perm]))
+            perm = self._perm(n, torch.device("cpu"), gen)
+            cols.append(self._chunked(x, y[perm.to(y.device)]))
             perms.append(perm)
-        marg = torch.stack(cols, dim=1).double()  # (n, K): T(x_i, y_perm_k(i))
-        joint = joint.double()
+        marg = _cpu64(torch.stack(cols, dim=1))  # (n, K): T(x_i, y_perm_k(i))
+        score = None
         if self.method == "smile":
+            # selection score: the NWJ bound of T + 1 (unclipped), E[T] + 1 - E[e^T]
+            score = float(joint.mean() + 1.0 - torch.exp(bounds.logmeanexp(marg)))
             marg = marg.clamp(-self.smile_tau, self.smile_tau)
         if self.method == "js":  # read as NWJ on T + 1 -> E[T] + 1 - E[e^T]
             joint, marg = joint + 1.0, marg + 1.0
@@ -363,7 +417,7 @@ class MutualInformation(nn.Module):
             scale = torch.exp(c - s)
             value = jmean - big_m * scale + (1.0 - s if self.method == "tuba" else 0.0)
             infl = (joint - jmean) - psi * scale
-        return Evaluation(float(value), infl.cpu().numpy(), n)
+        return Evaluation(float(value), infl.numpy(), n, score)
 
     # ------------------------------------------------------------------ evaluation helpers
     def _chunked(self, x: Tensor, y: Tensor, chunk: int = 65536) -> Tensor:
@@ -378,23 +432,25 @@ class MutualInformation(nn.Module):
         terms = []
         for start in range(0, n - b + 1, b):  # full blocks only: the bound depends on the block size
             idx = order[start : start + b]
-            s = pair_scores(self.critic, x[idx], y[idx]).double()
+            s = _cpu64(pair_scores(self.critic, x[idx], y[idx]))
             terms.append(s.diagonal() - bounds.logmeanexp(s, dim=1))
         t = torch.cat(terms)
-        return Evaluation(float(t.mean()), (t - t.mean()).cpu().numpy(), t.shape[0])
+        return Evaluation(float(t.mean()), (t - t.mean()).numpy(), t.shape[0])
 
     def _evaluate_minee(self, x: Tensor, y: Tensor, n_ref: int, gen: torch.Generator | None) -> Evaluation:
         n = x.shape[0]
         ref_x = self._reference(n * max(1, n_ref), "x", x, gen)
         ref_y = self._reference(n * max(1, n_ref), "y", y, gen)
         parts = []
+        divergences = []  # selection: each held-out DV bound (unfloored), one per critic
         for j_scores, r_scores in (
             (self._chunked(x, y), self._chunked(ref_x, ref_y)),
             (self.critic_x(x), self.critic_x(ref_x)),
             (self.critic_y(y), self.critic_y(ref_y)),
         ):
-            j = j_scores.double()
-            d = j.mean() - bounds.logmeanexp(r_scores.double())
+            j = _cpu64(j_scores)
+            d = j.mean() - bounds.logmeanexp(_cpu64(r_scores))
+            divergences.append(float(d))
             # each divergence is a supremum over critics, constants included, so it is >= 0; a
             # critic that reads below 0 on held-out data is worse than a constant: use the
             # constant (0, no sampling noise). Without this the overfitted marginal terms read
@@ -405,4 +461,5 @@ class MutualInformation(nn.Module):
         infl = (parts[0][0] - parts[0][0].mean()) - (parts[1][0] - parts[1][0].mean()) - (
             parts[2][0] - parts[2][0].mean()
         )
-        return Evaluation(float(value), infl.cpu().numpy(), n)
+        by_critic = dict(zip(("critic.", "critic_x.", "critic_y."), divergences))
+        return Evaluation(float(value), infl.numpy(), n, score=sum(divergences), parts=by_critic)

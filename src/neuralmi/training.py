@@ -6,9 +6,11 @@ a module with ``critic_loss(x, y)`` (the loss to minimise) and ``evaluate(x, y)`
 provides.
 
 Honest model selection: the held-out data come as two (or more) disjoint folds. The loop keeps,
-for each fold, the checkpoint that scored best on it; the estimator then reports each fold's
-value under the checkpoint chosen on the *other* fold, so no number is read on the data that
-picked it.
+for each fold, the checkpoint that scored best on it, and each fold has its own patience: once
+a fold has gone ``patience`` evaluations without improving, its checkpoint is frozen (training
+goes on while another fold is still improving). The estimator then reports each fold's value
+under the checkpoint chosen, and the stopping time decided, by the *other* fold alone, so no
+number is read on data that picked its critic or decided when training ended.
 """
 
 from __future__ import annotations
@@ -19,28 +21,14 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 
-from .objectives import Evaluation
+from .interface import Objective
 
-__all__ = ["Adam", "TrainConfig", "TrainResult", "Trainable", "train", "resolve_device"]
-
-
-class Trainable(Protocol):
-    """What the loop needs: a module with a loss and a held-out evaluation."""
-
-    def parameters(self) -> Any: ...
-
-    def train(self, mode: bool = True) -> Any: ...
-
-    def critic_loss(self, x: Tensor, y: Tensor) -> Tensor: ...
-
-    def evaluate(
-        self, x: Tensor, y: Tensor, n_shifts: int = ..., batch_size: int = ..., seed: int | None = ...
-    ) -> Evaluation: ...
+__all__ = ["Adam", "TrainConfig", "TrainResult", "train", "resolve_device"]
 
 
 @dataclass(frozen=True)
@@ -52,10 +40,12 @@ class TrainConfig:
         lr: Adam learning rate.
         max_steps: hard cap on optimisation steps.
         eval_every: steps between held-out evaluations.
-        patience: stop after this many evaluations without a new best held-out value
-            (``None``: never stop early).
+        patience: a fold stops selecting after this many evaluations without a new best on
+            it; training stops when every fold has (``None``: never stop early).
         min_steps: never stop before this many steps.
-        eval_shifts: marginal permutations per held-out evaluation during training.
+        select_shifts: marginal permutations per held-out evaluation during training. Fewer
+            than the final read-out's (``eval_shifts`` of the estimators): these evaluations only
+            rank checkpoints, with the same pairs each time (common random numbers).
         weight_decay: Adam's L2 weight decay.
         grad_clip: clip the gradient norm at this value (``None``: no clipping).
         seed: seeds batch sampling (and torch's global generator for initialisation is seeded
@@ -64,19 +54,19 @@ class TrainConfig:
     """
 
     batch_size: int = 512
-    lr: float = 1e-3
-    max_steps: int = 3000
+    lr: float = 2e-3
+    max_steps: int = 2000
     eval_every: int = 100
-    patience: int | None = 5
+    patience: int | None = 4
     min_steps: int = 0
-    eval_shifts: int = 16
+    select_shifts: int = 16
     weight_decay: float = 0.0
     grad_clip: float | None = None
     seed: int = 0
     progress: bool | None = None
 
     def __post_init__(self) -> None:
-        for name in ("batch_size", "max_steps", "eval_every", "eval_shifts"):
+        for name in ("batch_size", "max_steps", "eval_every", "select_shifts"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer; got {value!r}")
@@ -102,17 +92,19 @@ class TrainResult:
         best_states: for each held-out fold, the ``state_dict`` of the checkpoint that scored best
             on that fold (step 0, the initial critic, included).
         best_steps: the step of each of those checkpoints.
-        history: ``step`` (evaluation steps), ``train`` (the bound on training batches, averaged
-            since the previous evaluation; ``None`` at step 0), ``heldout`` (mean over folds of the held-out bound),
-            ``heldout_folds`` (per fold).
-        steps: steps taken. stopped_early: whether patience ran out. diverged: whether the loss
-            became NaN/inf (training stops and the best checkpoints are kept).
+        history: ``step`` (evaluation steps), ``train`` (the method's value on training
+            batches, averaged since the previous evaluation; ``None`` at step 0), ``heldout``
+            (mean over folds of the held-out value), ``heldout_folds`` (per fold).
+        stop_steps: for each fold, the step at which its patience ran out (``None``: it never did).
+        steps: steps taken. stopped_early: whether every fold's patience ran out. diverged:
+            whether the loss became NaN/inf (training stops and the best checkpoints are kept).
         seconds: wall time of the loop.
     """
 
     best_states: list[dict[str, Tensor]]
     best_steps: list[int]
     history: dict[str, list[Any]] = field(default_factory=dict)
+    stop_steps: list[int | None] = field(default_factory=list)
     steps: int = 0
     stopped_early: bool = False
     diverged: bool = False
@@ -192,20 +184,35 @@ def _show_progress(progress: bool | None) -> bool:
     return bool(progress)
 
 
+def _parts(e: Any) -> dict[str, float]:
+    """The selection criteria of an evaluation, by state-dict key prefix: ``{"": criterion}``
+    (the whole state), or one per part when the objective is a sum of independent bounds with
+    critics of their own (MI-NEE: each divergence's critic is kept at its own best)."""
+    parts = getattr(e, "parts", None)
+    return dict(parts) if parts else {"": e.criterion}
+
+
+def _part_state(state: dict[str, Tensor], prefix: str) -> dict[str, Tensor]:
+    """A copy of the entries of ``state`` whose key starts with ``prefix``."""
+    return {k: v.detach().clone() for k, v in state.items() if k.startswith(prefix)}
+
+
 def train(
-    module: nn.Module,
+    module: Objective,
     x_train: Tensor,
     y_train: Tensor,
     heldout: Sequence[tuple[Tensor, Tensor]],
     config: TrainConfig,
     callback: Callable[[int, dict[str, float]], None] | None = None,
 ) -> TrainResult:
-    """Train ``module`` (a :class:`Trainable`) with Adam on minibatches of the training data.
+    """Train ``module`` (an :class:`~neuralmi.interface.Objective`) with Adam on minibatches.
 
-    Every ``config.eval_every`` steps the bound is evaluated on each held-out fold; the best
-    checkpoint per fold is kept (the initial state counts as step 0). Training stops after
-    ``config.max_steps`` steps, when no fold has improved for ``config.patience`` evaluations
-    (after ``config.min_steps``), or when the loss is no longer finite.
+    Every ``config.eval_every`` steps each held-out fold is evaluated; each fold keeps the
+    checkpoint with its highest selection criterion (:attr:`Evaluation.criterion`; the initial
+    state counts as step 0) until its own patience runs out. An evaluation with ``parts``
+    (criteria by state-dict key prefix) has each part selected on its own. Training stops after
+    ``config.max_steps`` steps, when every fold's patience has run out (after
+    ``config.min_steps``), or when the loss is no longer finite.
 
     Args:
         module: the objective to train; its ``critic_loss`` is minimised.
@@ -221,32 +228,40 @@ def train(
     gen = torch.Generator().manual_seed(config.seed)
     params = [p for p in module.parameters() if p.requires_grad]
     opt = Adam(params, lr=config.lr, weight_decay=config.weight_decay) if params else None
+    n_folds = len(heldout)
 
-    def evaluate_folds() -> list[float]:
+    def evaluate_folds() -> list[Any]:
         module.eval()
         # the same pairs at every evaluation (common random numbers), so checkpoints are compared
         # on equal terms
         evals = [
-            module.evaluate(xh, yh, n_shifts=config.eval_shifts, batch_size=batch, seed=config.seed + 7919 * (k + 1))
+            module.evaluate(xh, yh, n_shifts=config.select_shifts, batch_size=batch, seed=config.seed + 7919 * (k + 1))
             for k, (xh, yh) in enumerate(heldout)
         ]
         module.train()
         return evals
 
     history: dict[str, list[Any]] = {"step": [], "train": [], "heldout": [], "heldout_folds": []}
+
+    def record(step: int, train_value: float | None, evals: list[Any]) -> float:
+        values = [e.value for e in evals]
+        mean_val = sum(values) / len(values)
+        history["step"].append(step)
+        history["train"].append(train_value)
+        history["heldout"].append(mean_val)
+        history["heldout_folds"].append(values)
+        return mean_val
+
     evals0 = evaluate_folds()
-    folds0 = [e.value for e in evals0]
+    record(0, None, evals0)  # nothing trained yet
     # an improvement smaller than a tenth of the fold's standard error is noise: it still updates
-    # the best checkpoint but does not reset the patience counter
+    # the best checkpoint but does not reset the fold's patience counter
     min_delta = [max(1e-3, 0.1 * e.stderr) if math.isfinite(e.stderr) else 1e-3 for e in evals0]
-    best_vals = list(folds0)
-    patience_ref = list(folds0)
-    best_states = [copy.deepcopy(module.state_dict()) for _ in heldout]
-    best_steps = [0 for _ in heldout]
-    history["step"].append(0)
-    history["train"].append(None)  # nothing trained yet
-    history["heldout"].append(sum(folds0) / len(folds0))
-    history["heldout_folds"].append(folds0)
+    initial = copy.deepcopy(module.state_dict())
+    # per fold, per part: [best criterion, its step, its part of the state, patience reference]
+    best = [{p: [v, 0, _part_state(initial, p), v] for p, v in _parts(e).items()} for e in evals0]
+    since_best = [0] * n_folds
+    stop_steps: list[int | None] = [None] * n_folds
 
     bar = None
     if _show_progress(config.progress):
@@ -254,13 +269,13 @@ def train(
 
         bar = tqdm(total=config.max_steps, desc="training critic", unit="step", leave=False)
 
-    running, count, since_best = 0.0, 0, 0
+    running, count = 0.0, 0
     stopped_early = diverged = False
     step = 0
     module.train()
     while step < config.max_steps:
         idx = torch.randint(0, n, (batch,), generator=gen).to(x_train.device)
-        loss = module.critic_loss(x_train[idx], y_train[idx])
+        loss, value = module.critic_loss(x_train[idx], y_train[idx], with_value=True)
         if not torch.isfinite(loss):
             diverged = True
             break
@@ -271,44 +286,55 @@ def train(
                 nn.utils.clip_grad_norm_(params, config.grad_clip)
             opt.step()
         step += 1
-        running += -float(loss.detach())
+        running += float(value)
         count += 1
         if bar is not None:
             bar.update(1)
         if step % config.eval_every == 0 or step == config.max_steps:
-            folds = [e.value for e in evaluate_folds()]
-            mean_val = sum(folds) / len(folds)
-            history["step"].append(step)
-            history["train"].append(running / max(count, 1))
-            history["heldout"].append(mean_val)
-            history["heldout_folds"].append(folds)
+            evals = evaluate_folds()
+            mean_val = record(step, running / max(count, 1), evals)
             running, count = 0.0, 0
-            improved = False
-            for k, v in enumerate(folds):
-                if math.isfinite(v) and v > best_vals[k]:
-                    best_vals[k], best_steps[k] = v, step
-                    best_states[k] = copy.deepcopy(module.state_dict())
-                if math.isfinite(v) and v > patience_ref[k] + min_delta[k]:
-                    patience_ref[k] = v
-                    improved = True
-            since_best = 0 if improved else since_best + 1
+            for k, e in enumerate(evals):
+                if stop_steps[k] is not None:
+                    continue  # this fold's selection is final
+                improved = False
+                state = None
+                for part, v in _parts(e).items():
+                    rec = best[k][part]
+                    if not math.isfinite(v):
+                        continue
+                    if v > rec[0]:
+                        state = state if state is not None else module.state_dict()
+                        rec[0], rec[1], rec[2] = v, step, _part_state(state, part)
+                    if v > rec[3] + min_delta[k]:
+                        rec[3], improved = v, True
+                since_best[k] = 0 if improved else since_best[k] + 1
+                if config.patience is not None and step >= config.min_steps and since_best[k] >= config.patience:
+                    stop_steps[k] = step
             if bar is not None:
                 bar.set_postfix(heldout=f"{mean_val:.3f}")
             if callback is not None:
                 callback(step, {"train": history["train"][-1], "heldout": mean_val})
-            if not all(math.isfinite(v) for v in folds):
+            if not all(math.isfinite(e.value) and math.isfinite(e.criterion) for e in evals):
                 diverged = True
                 break
-            if config.patience is not None and step >= config.min_steps and since_best >= config.patience:
+            if all(s is not None for s in stop_steps):
                 stopped_early = True
                 break
     if bar is not None:
         bar.close()
     module.eval()
+    best_states = []
+    for parts in best:
+        merged = dict(initial)
+        for rec in parts.values():
+            merged.update(rec[2])
+        best_states.append(merged)
     return TrainResult(
         best_states=best_states,
-        best_steps=best_steps,
+        best_steps=[max(rec[1] for rec in parts.values()) for parts in best],
         history=history,
+        stop_steps=stop_steps,
         steps=step,
         stopped_early=stopped_early,
         diverged=diverged,
