@@ -1,10 +1,10 @@
 #!/usr/bin/env python
 """Run the peer MI libraries (benchmark-mi, torch-mist) with their default settings.
 
-A thin wrapper: the runner itself is ``src/neuralmi/_peers_runner.py`` (it ships inside the
-package so that ``neuralmi bench --peers`` works from an installed neuralmi). It is loaded by
-file path, so this script, like the runner, never imports neuralmi and runs under the peers'
-virtualenv (``benchmarks/setup_peers.sh``)::
+A thin wrapper: the runner itself is ``src/neuralmi/bench/scripts/peers_runner.py`` (it ships
+with the package as a data file, so that ``neuralmi bench --peers`` works from an installed
+neuralmi). It is loaded by file path, so this script, like the runner, never imports neuralmi
+and runs under the peers' virtualenv (``bash benchmarks/setup_peers.sh .venv-peers``)::
 
     .venv-peers/bin/python benchmarks/peers.py --samples case.npz --out peers.json
     .venv-peers/bin/python benchmarks/peers.py --list
@@ -21,7 +21,7 @@ import importlib.util
 import sys
 from pathlib import Path
 
-_RUNNER = Path(__file__).resolve().parents[1] / "src" / "neuralmi" / "_peers_runner.py"
+_RUNNER = Path(__file__).resolve().parents[1] / "src" / "neuralmi" / "bench" / "scripts" / "peers_runner.py"
 _spec = importlib.util.spec_from_file_location("neuralmi_peers_runner", _RUNNER)
 if _spec is None or _spec.loader is None:  # pragma: no cover - the file is part of the repository
     raise ImportError(f"cannot load the peers runner from {_RUNNER}")

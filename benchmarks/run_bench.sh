@@ -25,6 +25,11 @@ OUT="${OUT:-docs/results/bench}"
 PEERS="bmi:ksg,bmi:cca,bmi:mine,bmi:infonce,torch_mist:nwj,torch_mist:smile"
 CHEAP_PEERS="bmi:ksg,bmi:cca"
 
+if [ ! -x "$PEERS_PY" ]; then
+    echo "[run_bench] no peers' Python at $PEERS_PY: create it with bash benchmarks/setup_peers.sh .venv-peers" >&2
+    exit 2
+fi
+
 bench() { "$PY" -m neuralmi.cli bench --n 10000 --peers --peers-python "$PEERS_PY" --out "$OUT" "$@"; }
 
 start=$(date +%s)

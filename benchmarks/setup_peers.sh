@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Create (or update) the virtualenv for the peer MI libraries used by benchmarks/peers.py.
+# Create (or update) the virtualenv for the peer MI libraries, run by `neuralmi bench --peers`
+# (through the runner script src/neuralmi/bench/scripts/peers_runner.py) and benchmarks/peers.py.
 #
 #   bash benchmarks/setup_peers.sh [VENV_DIR]      (default: .venv-peers)
 #
+# `neuralmi bench --peers` looks for .venv-peers/bin/python in the working directory, then in the
+# neuralmi checkout; elsewhere pass --peers-python VENV_DIR/bin/python.
 # The peers (benchmark-mi, imported as `bmi`, and torch-mist) pin numpy<2, and bmi only
 # imports with jax/jaxlib 0.4.30, so they live in their own venv, never in the project's.
 # torch is installed FIRST and pinned to 2.13.0 (the CPU wheel available locally); any

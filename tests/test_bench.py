@@ -1,4 +1,4 @@
-"""Tests of ``neuralmi bench`` (src/neuralmi/bench.py) and the peers' runner protocol.
+"""Tests of ``neuralmi bench`` (src/neuralmi/bench/) and the peers' runner protocol.
 
 Everything runs on tiny grids (a few tasks, n of a few hundred, closed-form or KSG
 estimators; one neural fit of 20 steps). The peers are played by a fake "Python" (a small
@@ -8,9 +8,11 @@ script that speaks the runner's JSON-lines protocol), so no peers' environment i
 from __future__ import annotations
 
 import csv
+import importlib.util
 import json
 import math
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -36,16 +38,29 @@ def rows_of(out: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
+def load_runner():  # type: ignore[no-untyped-def]
+    """The peers' runner script, loaded by path (it is package data, not a module of neuralmi)."""
+    spec = importlib.util.spec_from_file_location("peers_runner_under_test", bench.runner_path())
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up here
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        del sys.modules[spec.name]
+    return module
+
+
 def counting(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
     """Record every cell our methods compute (and still compute it)."""
     calls: list[tuple[str, int]] = []
-    real = bench._run_ours
+    real = bench.grid._run_ours
 
     def spy(method, x, y, seed, options, timeout):  # type: ignore[no-untyped-def]
         calls.append((method, seed))
         return real(method, x, y, seed, options, timeout)
 
-    monkeypatch.setattr(bench, "_run_ours", spy)
+    monkeypatch.setattr(bench.grid, "_run_ours", spy)
     return calls
 
 
@@ -78,6 +93,29 @@ def test_tiny_grid_writes_every_file_with_correct_rows(tmp_path: Path) -> None:
     assert len(js) == len(rows) and {k for k in js[0]} == set(bench.COLUMNS)
     summary = (out / "summary.md").read_text()
     assert "| gaussian | neuralmi | 2 | 4 | 0 |" in summary and "gaussian (2)" in summary
+
+
+def test_bench_end_to_end_on_two_tiny_tasks_without_the_peers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The whole command through ``neuralmi.cli.main``: two tasks, a closed form, KSG and one
+    (short) neural fit; rows, summary and figures written, the summary also printed."""
+    out = tmp_path / "b"
+    code = main(["bench", "--tasks", TWO_TASKS, "--methods", "gaussian,ksg,mine", "--n", "300", "--seeds", "1",
+                 "--options", "steps=20", "hidden=(16,)", "--out", str(out)])
+    assert code == 0
+    printed = capsys.readouterr().out
+    rows = rows_of(out)
+    assert sorted((r["task"], r["method"], r["seed"]) for r in rows) == sorted(
+        (t, m, "0") for t in TWO_TASKS.split(",") for m in ("gaussian", "ksg", "mine"))
+    for r in rows:
+        assert r["error"] == "" and math.isfinite(float(r["estimate"])) and r["library"] == "neuralmi"
+        assert float(r["truth"]) == tasks.get(r["task"]).mi
+    summary = (out / "summary.md").read_text()
+    assert summary.startswith("# neuralmi bench") and summary in printed
+    for method in ("gaussian", "ksg", "mine"):
+        assert f"| {method} | neuralmi | 2 | 2 | 0 |" in summary
+    for name in ("figure.png", "tasks.png"):
+        assert (out / name).read_bytes()[:4] == b"\x89PNG", name
+    assert json.loads((out / "config.json").read_text())["options"] == {"hidden": [16], "steps": 20}
 
 
 def test_second_run_computes_nothing_and_a_deleted_row_is_recomputed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -155,7 +193,7 @@ def test_a_neural_method_with_options_runs_and_the_options_are_pinned(tmp_path: 
 
 def test_failures_are_recorded_not_fatal_and_can_be_retried(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     out = tmp_path / "b"
-    real = bench._estimate_ours
+    real = bench.grid._estimate_ours
 
     def flaky(method, x, y, seed, options):  # type: ignore[no-untyped-def]
         if method == "ksg":
@@ -164,7 +202,7 @@ def test_failures_are_recorded_not_fatal_and_can_be_retried(tmp_path: Path, monk
             return float("nan"), None, []
         return real(method, x, y, seed, options)
 
-    monkeypatch.setattr(bench, "_estimate_ours", flaky)
+    monkeypatch.setattr(bench.grid, "_estimate_ours", flaky)
     args = ("--tasks", "gauss-d1-rho0.5", "--methods", "ksg,binned,gaussian", "--n", "200", "--seeds", "1", "--out", str(out))
     assert run(*args) == 0
     rows = {r["method"]: r for r in rows_of(out)}
@@ -173,7 +211,7 @@ def test_failures_are_recorded_not_fatal_and_can_be_retried(tmp_path: Path, monk
     assert rows["gaussian"]["error"] == ""
     assert "| ksg | neuralmi | 1 | 1 | 1 | - |" in (out / "summary.md").read_text()
 
-    monkeypatch.setattr(bench, "_estimate_ours", real)
+    monkeypatch.setattr(bench.grid, "_estimate_ours", real)
     assert run(*args) == 0  # errors are results: not recomputed by default
     assert rows_of(out)[0]["error"] == "RuntimeError: boom"
     assert run(*args, "--retry-errors") == 0
@@ -188,8 +226,8 @@ def test_our_estimate_is_abandoned_after_the_timeout(monkeypatch: pytest.MonkeyP
         while True:
             time.sleep(0.01)
 
-    monkeypatch.setattr(bench, "_estimate_ours", slow)
-    out = bench._run_ours("ksg", np.zeros((5, 1)), np.zeros((5, 1)), 0, {}, 0.2)
+    monkeypatch.setattr(bench.grid, "_estimate_ours", slow)
+    out = bench.grid._run_ours("ksg", np.zeros((5, 1)), np.zeros((5, 1)), 0, {}, 0.2)
     assert out["estimate"] is None and out["error"].startswith("_Timeout: timed out after 0.2 s")
     assert 0.2 <= out["seconds"] < 2
 
@@ -234,7 +272,7 @@ def test_resuming_with_other_settings_is_refused(tmp_path: Path, capsys: pytest.
 
 
 def test_missing_default_peers_environment_says_how_to_create_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setattr(bench, "default_peers_python", lambda: None)
+    monkeypatch.setattr(bench.cli, "default_peers_python", lambda: None)
     assert run("--peers", "--tasks", "gauss-d1-rho0.5", "--out", str(tmp_path / "b")) == 2
     assert "bash benchmarks/setup_peers.sh .venv-peers" in capsys.readouterr().err
 
@@ -332,7 +370,7 @@ def test_peers_run_on_the_same_samples_failures_recorded_and_resumed(tmp_path: P
 
 def test_a_silent_peer_is_killed_after_the_timeout(tmp_path: Path, fake_peers: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
     python, _ = fake_peers
-    monkeypatch.setattr(bench, "_PEERS_GRACE", 0.5)
+    monkeypatch.setattr(bench.peers, "_PEERS_GRACE", 0.5)
     out = tmp_path / "b"
     assert run("--tasks", "gauss-d1-rho0.5", "--methods", "none", "--n", "200", "--seeds", "1", "--timeout", "0.5",
                "--peers", "--peers-python", str(python), "--peer-methods", "torch_mist:smile,bmi:cca", "--out", str(out)) == 0
@@ -430,3 +468,47 @@ def test_peers_wrapper_script_reexports_the_runner() -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split(" ", 1)[1].strip() == "['bmi:ksg', 'torch_mist:js']"
+
+
+# ------------------------------------------------------------------------------------------
+# the runner is a script shipped with the package, outside its import graph
+# ------------------------------------------------------------------------------------------
+
+
+def test_runner_ships_as_a_script_and_no_module_imports_it() -> None:
+    path = bench.runner_path()
+    assert path.is_file() and path.name == "peers_runner.py"
+    assert not (path.parent / "__init__.py").exists()  # a folder of scripts, not a package
+    src = Path(bench.__file__).resolve().parents[1]  # src/neuralmi
+    importing = re.compile(r"^\s*(from|import)\s+\S*peers_runner", re.M)
+    assert [p for p in src.rglob("*.py") if importing.search(p.read_text(encoding="utf-8"))] == []
+    code = textwrap.dedent("""
+        import sys
+        import neuralmi.bench, neuralmi.cli
+        print([m for m in sys.modules if "peers_runner" in m or m.startswith("neuralmi.bench.scripts")])
+    """)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
+
+
+def test_the_bench_knows_the_runners_methods() -> None:
+    runner = load_runner()
+    assert list(runner.METHODS) == list(bench.PEER_METHODS)
+    assert set(bench.DEFAULT_PEERS) | set(bench.SLOW_PEERS) == set(bench.PEER_METHODS)
+    assert not set(bench.DEFAULT_PEERS) & set(bench.SLOW_PEERS)
+    # selections resolve as the runner's own resolver does
+    for text in ("all", "bmi", "torch_mist", "torch_mist:js,bmi"):
+        assert bench.resolve_peer_methods(text) == runner.resolve_methods(text), text
+
+
+def test_the_runner_time_limit_interrupts_a_python_loop() -> None:
+    import time
+
+    runner = load_runner()
+    start = time.perf_counter()
+    with pytest.raises(runner._Timeout, match="timed out after 0.2 s"):
+        with runner._time_limit(0.2):
+            while True:
+                time.sleep(0.01)
+    assert time.perf_counter() - start < 2

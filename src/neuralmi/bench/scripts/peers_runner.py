@@ -1,14 +1,15 @@
 #!/usr/bin/env python
 """Run the peer MI libraries (benchmark-mi, torch-mist) with their default settings.
 
-This module is deliberately standalone: it imports nothing from neuralmi and is run *by file
+This script is deliberately standalone: it imports nothing from neuralmi and is run *by file
 path* under the peers' own virtualenv (``benchmarks/setup_peers.sh``), because the peers pin
-``numpy<2`` and ``jax==0.4.30``. ``neuralmi bench --peers`` starts it as a subprocess; it ships
-inside the package so that an installed neuralmi (which has no ``benchmarks/`` folder) can run
-it. ``benchmarks/peers.py`` is a thin wrapper around it. One-shot use::
+``numpy<2`` and ``jax==0.4.30``. ``neuralmi bench --peers`` starts it as a subprocess. It ships
+with the package as data (``neuralmi/bench/scripts/``, a folder that is not a Python package)
+so that an installed neuralmi (which has no ``benchmarks/`` folder) can run it, but no module
+of neuralmi imports it. ``benchmarks/peers.py`` is a thin wrapper around it. One-shot use::
 
-    .venv-peers/bin/python src/neuralmi/_peers_runner.py --samples case.npz --out peers.json
-    .venv-peers/bin/python src/neuralmi/_peers_runner.py --list
+    .venv-peers/bin/python src/neuralmi/bench/scripts/peers_runner.py --samples case.npz --out peers.json
+    .venv-peers/bin/python src/neuralmi/bench/scripts/peers_runner.py --list
 
 The ``.npz`` file holds ``x`` with shape ``(n, dx)`` and ``y`` with shape ``(n, dy)``
 (1-D arrays are read as one column). Every selected estimator is run on the same samples
@@ -79,8 +80,8 @@ from pathlib import Path
 from typing import IO, Any
 
 if __name__ == "__main__" and sys.path and sys.path[0]:
-    # Run as a script, Python puts this file's folder (the neuralmi package) first on sys.path,
-    # where our modules (data.py, result.py, tasks/, ...) could shadow a peer library's imports.
+    # Run as a script, Python puts this file's folder first on sys.path; keep it off, so that
+    # nothing shipped next to this script can ever shadow a peer library's imports.
     with contextlib.suppress(OSError):
         if Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
             del sys.path[0]
@@ -247,7 +248,7 @@ class _Timeout(BaseException):
 @contextlib.contextmanager
 def _time_limit(seconds: float | None):
     """Interrupt the body with ``_Timeout`` after ``seconds`` (POSIX main thread only; elsewhere
-    no limit). Also used by ``neuralmi bench`` for its own estimates.
+    no limit). ``neuralmi bench`` has its own copy for its own estimates.
 
     Python-level training loops are interrupted between steps; a long C call finishes first.
     """

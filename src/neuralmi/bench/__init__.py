@@ -1,0 +1,103 @@
+r"""``neuralmi bench``: score MI estimators on the benchmark tasks with known MI.
+
+The grid is *tasks x methods x seeds*. For every task (:mod:`neuralmi.tasks`) and seed ``s``
+one sample of ``n`` pairs is drawn (``task.sample(n, seed=s)``) and every selected method
+estimates I(X; Y) on that very sample with its **default settings**:
+
+* neural (this library): ``neuralmi.estimate(x, y, method=m, seed=s)`` for ``mine``, ``dv``,
+  ``nwj``, ``infonce``, ``js``, ``smile``, ``tuba``, ``minee`` (``--options`` overrides
+  settings, e.g. for quick tests);
+* baselines (this library, :mod:`neuralmi.nonparametric`): ``ksg`` (k = 3), ``ksg_lnc``
+  (k = 5, so only where d_x + d_y <= 5), ``gaussian`` (the Gaussian/CCA closed form) and
+  ``binned`` (only where d_x, d_y <= 3 and d_x + d_y <= 4);
+* peers (``--peers``): benchmark-mi's and torch-mist's estimators, run in the peers' own
+  Python environment by the runner script ``neuralmi/bench/scripts/peers_runner.py`` (package
+  data, launched by path, never imported; see its docstring for the protocol), fed the same
+  samples through ``.npz`` files. The peers pin numpy<2 and
+  jax==0.4.30, so they cannot share neuralmi's environment;
+  ``bash benchmarks/setup_peers.sh .venv-peers`` (in a neuralmi checkout) creates theirs.
+
+One *cell* is one (task, method, seed). Every finished cell is appended to ``results.csv``
+(flushed and synced to disk at once) and ``results.json`` is rewritten, so an interrupted run
+loses at most the cell in flight; rerunning the same command skips the cells already in
+``results.csv`` (delete a row to recompute it). Failures (exceptions, time-outs, NaN) are
+recorded as cells with an ``error`` and no estimate; ``--retry-errors`` recomputes them.
+``config.json`` pins the settings that make cells comparable (``n``, ``--options`` and the
+neural estimators' default settings): resuming into a folder made with other settings is
+refused.
+
+Cells run one at a time (ours in this process, the peers' in one long-lived subprocess that
+waits idle meanwhile), so ``seconds`` is the wall time of one estimator call on an otherwise
+idle process tree (for ours: the ``estimate`` call, pre-processing included; for the peers:
+construction + fit + estimate, imports excluded).
+
+At the end, the summary (mean absolute error and median seconds per method, overall and per
+task family) is printed and written to ``summary.md``, and the figures to ``figure.png``
+(estimate vs truth; error vs time per method) and ``tasks.png`` (estimates per task).
+
+The subpackage, one idea per module:
+
+* :mod:`.methods`: the method catalogue (ours, the peers'), selections, :class:`BenchError`;
+* :mod:`.grid`: :class:`BenchConfig`, task and option selection, running the cells
+  (:func:`run_bench`);
+* :mod:`.store`: ``results.csv`` / ``results.json`` (:class:`ResultStore`,
+  :func:`read_results`);
+* :mod:`.peers`: the peers' process and its JSON-lines protocol (:class:`PeersProcess`);
+* :mod:`.report`: summaries (:func:`summarize`) and figures (:func:`plot`; matplotlib is
+  imported only there);
+* :mod:`.cli`: the options of ``neuralmi bench`` and its ``main``;
+* ``scripts/peers_runner.py``: the runner, run by the peers' Python (not a module of the package).
+"""
+
+from __future__ import annotations
+
+from .cli import DESCRIPTION, add_arguments, config_from_args, main
+from .grid import BenchConfig, check_options, command, neural_defaults, parse_options, resolve_tasks, run_bench
+from .methods import (
+    BASELINE_METHODS,
+    DEFAULT_PEERS,
+    NEURAL_METHODS,
+    OUR_METHODS,
+    PEER_METHODS,
+    SLOW_PEERS,
+    BenchError,
+    applicable,
+    resolve_methods,
+    resolve_peer_methods,
+)
+from .peers import PeersProcess, default_peers_python, runner_path
+from .report import plot, summarize, summary_stats
+from .store import COLUMNS, ResultStore, read_results
+
+__all__ = [
+    "DESCRIPTION",
+    "BenchConfig",
+    "BenchError",
+    "OUR_METHODS",
+    "NEURAL_METHODS",
+    "BASELINE_METHODS",
+    "PEER_METHODS",
+    "DEFAULT_PEERS",
+    "SLOW_PEERS",
+    "COLUMNS",
+    "PeersProcess",
+    "ResultStore",
+    "add_arguments",
+    "applicable",
+    "check_options",
+    "command",
+    "config_from_args",
+    "default_peers_python",
+    "main",
+    "neural_defaults",
+    "parse_options",
+    "plot",
+    "read_results",
+    "resolve_methods",
+    "resolve_peer_methods",
+    "resolve_tasks",
+    "run_bench",
+    "runner_path",
+    "summarize",
+    "summary_stats",
+]

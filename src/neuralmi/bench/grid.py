@@ -1,0 +1,525 @@
+"""The grid of ``neuralmi bench``: its configuration, the tasks and options it runs, and the
+run itself (our cells in this process, the peers' through :class:`~.peers.PeersProcess`)."""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import dataclasses
+import datetime
+import json
+import math
+import os
+import platform
+import signal
+import subprocess
+import sys
+import time
+import warnings
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .methods import DEFAULT_PEERS, NEURAL_METHODS, OUR_METHODS, BenchError, applicable
+from .peers import _SETUP_HINT, PeersProcess
+from .store import ResultStore
+
+__all__ = [
+    "BenchConfig",
+    "check_options",
+    "command",
+    "neural_defaults",
+    "parse_options",
+    "resolve_tasks",
+    "run_bench",
+]
+
+#: settings of the neural estimators that do not change an estimate (left out of the
+#: fingerprint that guards resumption)
+_NEUTRAL_SETTINGS = ("progress", "device", "threads", "seed", "method", "critic")
+
+
+# ---------------------------------------------------------------------------------------------
+# configuration
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    """One benchmark run.
+
+    Attributes:
+        tasks: registered task names (see :func:`resolve_tasks`).
+        methods: our methods (subset of :data:`OUR_METHODS`), in order.
+        peer_methods: peer methods (``"bmi:ksg"``, ...); empty: no peers.
+        n: samples per (task, seed).
+        seeds: seeds ``0 .. seeds-1`` (for the task's sample and the estimator).
+        peer_seeds: the peers run on seeds ``0 .. peer_seeds-1`` only (``<= seeds``).
+        options: settings passed to every neural estimate (fields of
+            :class:`~neuralmi.EstimatorConfig`); empty means the defaults.
+        timeout: seconds after which one estimator call is abandoned and recorded as failed
+            (None: no limit).
+        out: output folder.
+        peers_python: the peers' Python interpreter (needed when ``peer_methods``).
+        retry_errors: recompute cells recorded with an error.
+        progress: a progress bar on a terminal, one line per cell otherwise; False: silent.
+    """
+
+    tasks: tuple[str, ...]
+    methods: tuple[str, ...] = OUR_METHODS
+    peer_methods: tuple[str, ...] = ()
+    n: int = 10_000
+    seeds: int = 3
+    peer_seeds: int | None = None
+    options: tuple[tuple[str, Any], ...] = ()
+    timeout: float | None = 600.0
+    out: Path = Path("runs/bench")
+    peers_python: Path | None = None
+    retry_errors: bool = False
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        from ..tasks import get
+
+        if not self.tasks:
+            raise BenchError("tasks: empty selection")
+        for name in self.tasks:
+            get(name)  # ValueError naming the unknown task
+        unknown = [m for m in self.methods if m not in OUR_METHODS]
+        if unknown:
+            raise BenchError(f"methods: unknown method(s) {', '.join(unknown)}; known: {', '.join(OUR_METHODS)}")
+        if not self.methods and not self.peer_methods:
+            raise BenchError("methods: nothing to run (no method and no peer method)")
+        for name, value in (("n", self.n), ("seeds", self.seeds)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise BenchError(f"{name} must be a positive integer; got {value!r}")
+        if self.n < 10:
+            raise BenchError(f"n must be at least 10; got {self.n}")
+        peer_seeds = self.seeds if self.peer_seeds is None else self.peer_seeds
+        if isinstance(peer_seeds, bool) or not isinstance(peer_seeds, int) or not 1 <= peer_seeds <= self.seeds:
+            raise BenchError(f"peer_seeds must be an integer in [1, seeds={self.seeds}]; got {peer_seeds!r}")
+        object.__setattr__(self, "peer_seeds", peer_seeds)
+        if self.timeout is not None and not self.timeout > 0:
+            raise BenchError(f"timeout must be positive (or None); got {self.timeout}")
+        if self.peer_methods and self.peers_python is None:
+            raise BenchError("peers_python: needed to run peer methods")
+        object.__setattr__(self, "out", Path(self.out))
+        object.__setattr__(self, "options", tuple(sorted(dict(self.options).items())))
+        check_options(dict(self.options))
+
+
+def check_options(options: dict[str, Any]) -> None:
+    """Raise a ValueError/TypeError unless ``options`` are valid neural estimator settings."""
+    from ..estimators import EstimatorConfig
+
+    for name in ("method", "seed", "progress"):
+        if name in options:
+            raise BenchError(f"options: {name!r} is set by the benchmark itself")
+    unknown = sorted(set(options) - set(EstimatorConfig.options()))
+    if unknown:
+        raise BenchError(f"options: unknown option(s) {', '.join(unknown)}; valid: {', '.join(EstimatorConfig.options())}")
+    EstimatorConfig(**options)  # ValueError/TypeError naming a bad value
+
+
+def resolve_tasks(pattern: str | None) -> list[str]:
+    """Task names for a selection: None/"all" (the benchmark suite), or comma-separated names
+    and ``fnmatch`` patterns (``"gauss-*,student-t-*"``), in the suite's order.
+
+    Raises:
+        BenchError: a name or pattern that matches nothing.
+    """
+    from ..tasks import BENCHMARK, names
+
+    every = names()  # builds the suite
+    order = {name: i for i, name in enumerate(BENCHMARK)}
+    if pattern is None or pattern.strip() == "all":
+        chosen = list(every)
+    else:
+        items = [p.strip() for p in pattern.split(",") if p.strip()]
+        if not items:
+            raise BenchError("--tasks: empty selection")
+        chosen = []
+        for item in items:
+            found = names(item)
+            if not found:
+                raise BenchError(f"--tasks: no task matches {item!r} (list them with: python -c 'import neuralmi; print(neuralmi.tasks.names())')")
+            chosen.extend(n for n in found if n not in chosen)
+    return sorted(chosen, key=lambda n: (order.get(n, len(order)), n))
+
+
+def parse_options(items: Sequence[str] | None) -> dict[str, Any]:
+    """``["steps=50", "hidden=(64, 64)"]`` -> ``{"steps": 50, "hidden": (64, 64)}``.
+
+    Values are Python literals where they parse as one (numbers, tuples, True/None), strings
+    otherwise.
+
+    Raises:
+        BenchError: an item without ``=``, or a key given twice.
+    """
+    out: dict[str, Any] = {}
+    for item in items or ():
+        key, sep, text = item.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep or not key:
+            raise BenchError(f"--options: expected KEY=VALUE, got {item!r}")
+        if key in out:
+            raise BenchError(f"--options: {key!r} given twice")
+        try:
+            value: Any = ast.literal_eval(text.strip())
+        except (ValueError, SyntaxError):
+            value = text.strip()
+        out[key] = value
+    return out
+
+
+def neural_defaults() -> dict[str, Any]:
+    """The neural estimators' default settings that can change an estimate (JSON-ready)."""
+    from ..estimators import EstimatorConfig
+
+    config = dataclasses.asdict(EstimatorConfig())
+    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in config.items() if k not in _NEUTRAL_SETTINGS}
+
+
+# ---------------------------------------------------------------------------------------------
+# running our methods
+# ---------------------------------------------------------------------------------------------
+
+
+class _Timeout(BaseException):
+    """Raised inside an estimator call by the SIGALRM handler.
+
+    A BaseException so that a library's own ``except Exception`` cannot swallow it.
+    """
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float | None) -> Iterator[None]:
+    """Interrupt the body with ``_Timeout`` after ``seconds`` (POSIX main thread only; elsewhere
+    no limit). The peers' runner script has its own copy: it runs in the peers' Python and
+    imports nothing from neuralmi.
+
+    Python-level training loops are interrupted between steps; a long C call finishes first.
+    """
+    import threading
+
+    if seconds is None or not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        raise _Timeout(f"timed out after {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, handler)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _estimate_ours(
+    method: str, x: np.ndarray, y: np.ndarray, seed: int, options: dict[str, Any]
+) -> tuple[float, float | None, list[str]]:
+    """(estimate, stderr, warnings) of one of our methods with its default settings."""
+    from .. import nonparametric
+    from ..estimators import estimate
+
+    if method in NEURAL_METHODS:
+        result = estimate(x, y, method=method, seed=seed, progress=False, **options)
+        return result.mi, result.stderr, list(result.warnings)
+    if method in ("ksg", "gaussian"):
+        result = estimate(x, y, method=method)
+        return result.mi, result.stderr, list(result.warnings)
+    if method == "ksg_lnc":
+        return nonparametric.ksg_lnc(x, y), None, []
+    if method == "binned":
+        return nonparametric.binned_mi(x, y), None, []
+    raise BenchError(f"unknown method {method!r}")
+
+
+def _run_ours(
+    method: str, x: np.ndarray, y: np.ndarray, seed: int, options: dict[str, Any], timeout: float | None
+) -> dict[str, Any]:
+    """Run one of our methods; a failure of the estimator is recorded, not raised."""
+    import torch
+
+    out: dict[str, Any] = {"estimate": None, "stderr": None, "seconds": None, "error": None, "warnings": None}
+    caught: list[str] = []
+    start = time.perf_counter()
+    try:
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            with _time_limit(timeout):
+                value, stderr, notes = _estimate_ours(method, x, y, seed, options)
+            out["seconds"] = time.perf_counter() - start
+        caught = notes + [str(w.message) for w in seen]
+        if math.isfinite(value):
+            out["estimate"] = float(value)
+            out["stderr"] = float(stderr) if stderr is not None and math.isfinite(stderr) else None
+        else:
+            out["error"] = f"non-finite estimate: {value!r}"
+    # A failing estimator is a measurement of the benchmark, not a crash of it. These are the
+    # ways an estimate fails (bad numerics, degenerate data, out of memory, time-out); a
+    # TypeError would be a bug in the harness and is left to propagate.
+    except (ValueError, RuntimeError, ArithmeticError, MemoryError, np.linalg.LinAlgError, torch.OutOfMemoryError, _Timeout) as exc:
+        out["seconds"] = time.perf_counter() - start
+        out["error"] = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
+    unique = list(dict.fromkeys(w.splitlines()[0][:200] for w in caught if w))
+    out["warnings"] = " | ".join(unique)[:600] or None
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# the grid
+# ---------------------------------------------------------------------------------------------
+
+
+def _versions() -> dict[str, str]:
+    import scipy
+    import torch
+
+    from .. import __version__
+
+    return {
+        "neuralmi": __version__,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "torch": torch.__version__,
+        "platform": platform.platform(),
+        "cpus": str(os.cpu_count()),
+        "git_commit": _git_commit(),
+    }
+
+
+def _git_commit() -> str | None:
+    """The commit of the source checkout neuralmi runs from (None: not a git checkout)."""
+    root = Path(__file__).resolve().parents[3]
+    if not (root / ".git").exists():
+        return None
+    try:
+        proc = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return proc.stdout.strip() or None if proc.returncode == 0 else None
+
+
+def command(config: BenchConfig) -> str:
+    """A ``neuralmi bench`` command line that reruns ``config`` (defaults left out)."""
+    import shlex
+
+    from ..tasks import BENCHMARK
+
+    parts = ["neuralmi", "bench"]
+    if list(config.tasks) != list(BENCHMARK):
+        parts += ["--tasks", ",".join(config.tasks)]
+    if config.methods != OUR_METHODS:
+        parts += ["--methods", ",".join(config.methods) or "none"]
+    if config.n != 10_000:
+        parts += ["--n", str(config.n)]
+    if config.seeds != 3:
+        parts += ["--seeds", str(config.seeds)]
+    if config.options:
+        parts += ["--options", *(f"{k}={v!r}" for k, v in config.options)]
+    if config.timeout != 600.0:
+        parts += ["--timeout", "none" if config.timeout is None else f"{config.timeout:g}"]
+    if config.peer_methods:
+        parts.append("--peers")
+        if config.peer_methods != DEFAULT_PEERS:
+            parts += ["--peer-methods", ",".join(config.peer_methods)]
+        if config.peer_seeds != config.seeds:
+            parts += ["--peer-seeds", str(config.peer_seeds)]
+    parts += ["--out", str(config.out)]
+    return " ".join(shlex.quote(p) for p in parts)
+
+
+def _check_config_file(config: BenchConfig, peers_ready: dict[str, Any] | None) -> None:
+    """Write config.json, or refuse to resume into a folder made with other settings."""
+    path = config.out / "config.json"
+    pinned = {"n": config.n, "options": {k: (list(v) if isinstance(v, tuple) else v) for k, v in config.options}, "neural_defaults": neural_defaults()}
+    previous: dict[str, Any] = {}
+    if path.exists():
+        try:
+            previous = json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise BenchError(f"{path}: unreadable ({exc}); remove it or use another --out") from None
+        for key, value in pinned.items():
+            if key in previous and previous[key] != value:
+                if key == "neural_defaults":
+                    changed = sorted(k for k in set(value) | set(previous[key]) if value.get(k) != previous[key].get(k))
+                    detail = ", ".join(f"{k}: {previous[key].get(k)!r} -> {value.get(k)!r}" for k in changed)
+                    raise BenchError(
+                        f"{config.out} holds results made with other neural default settings ({detail}); use another --out"
+                    )
+                raise BenchError(
+                    f"{config.out} holds results made with {key} = {previous[key]!r}, this run asks for {value!r}; use another --out"
+                )
+    now = datetime.datetime.now().isoformat(timespec="seconds")
+    record = {
+        **pinned,
+        "created": previous.get("created", now),
+        "last_run": now,
+        "command": command(config),
+        "timeout": config.timeout,
+        "versions": _versions(),
+        "peers": previous.get("peers"),
+    }
+    if peers_ready is not None:
+        record["peers"] = {"python": str(config.peers_python), "versions": peers_ready.get("versions")}
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+class _Progress:
+    """A tqdm bar on a terminal, one line per cell otherwise, or nothing."""
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        self.total = total
+        self.count = 0
+        self.enabled = enabled
+        self.bar = None
+        if enabled and total and sys.stderr.isatty():
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=total, desc="bench", unit="cell", dynamic_ncols=True)
+
+    def start(self, text: str) -> None:
+        if self.bar is not None:
+            self.bar.set_postfix_str(text, refresh=True)
+
+    def done(self, row: dict[str, Any]) -> None:
+        self.count += 1
+        if not self.enabled:
+            return
+        if self.bar is not None:
+            self.bar.update(1)
+            return
+        est = "failed" if row["estimate"] is None else f"{row['estimate']:.4f}"
+        secs = "-" if row["seconds"] is None else f"{row['seconds']:.1f} s"
+        err = f"  [{row['error'][:80]}]" if row["error"] else ""
+        width = len(str(self.total))
+        print(
+            f"[{self.count:>{width}}/{self.total}] {row['task']} {row['method']} seed {row['seed']}: "
+            f"{est} (truth {row['truth']:.4f}) {secs}{err}",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _make_row(task: Any, n: int, method: str, library: str, seed: int, out: dict[str, Any]) -> dict[str, Any]:
+    truth = float(task.mi)
+    est = out.get("estimate")
+    if est is not None and not math.isfinite(est):
+        out = {**out, "estimate": None, "error": out.get("error") or f"non-finite estimate: {est!r}"}
+        est = None
+    return {
+        "task": task.name,
+        "family": task.family,
+        "dim_x": task.dim_x,
+        "dim_y": task.dim_y,
+        "n": n,
+        "method": method,
+        "library": library,
+        "seed": seed,
+        "estimate": est,
+        "stderr": out.get("stderr"),
+        "truth": truth,
+        "abs_error": None if est is None else abs(est - truth),
+        "seconds": out.get("seconds"),
+        "error": (out.get("error") or None) and str(out["error"]).splitlines()[0][:500],
+        "warnings": out.get("warnings") or None,
+    }
+
+
+def run_bench(config: BenchConfig) -> list[dict[str, Any]]:
+    """Run the grid (skipping the cells already in ``config.out/results.csv``); returns every
+    row of the results file.
+
+    Raises:
+        BenchError: bad settings, a results folder made with other settings, or a peers'
+            environment that cannot run.
+    """
+    from ..tasks import get
+
+    config.out.mkdir(parents=True, exist_ok=True)
+    store = ResultStore(config.out)
+    options = dict(config.options)
+    peers: PeersProcess | None = None
+    try:
+        ready = None
+        if config.peer_methods:
+            assert config.peers_python is not None  # noqa: S101 - checked by BenchConfig
+            peers = PeersProcess(config.peers_python, config.out / "peers.log")
+            ready = peers.start()
+            known = ready.get("methods") or []
+            unknown = [m for m in config.peer_methods if m not in known]
+            if unknown:
+                raise BenchError(f"--peer-methods: the peers' runner does not know {', '.join(unknown)}")
+            missing = set(ready.get("missing") or [])
+            absent = sorted({m.split(':')[0] for m in config.peer_methods} & missing)
+            if absent:
+                raise BenchError(f"the peers' Python {config.peers_python} lacks {', '.join(absent)}; {_SETUP_HINT}")
+        _check_config_file(config, ready)
+
+        # the pending cells, per (task, seed)
+        plan: list[tuple[Any, int, list[str], list[str]]] = []
+        total = 0
+        for name in config.tasks:
+            task = get(name)
+            for seed in range(config.seeds):
+                ours = [
+                    m
+                    for m in config.methods
+                    if applicable(m, task.dim_x, task.dim_y) is None and not store.done((name, m, seed), config.retry_errors)
+                ]
+                theirs = []
+                if seed < (config.peer_seeds or config.seeds):
+                    theirs = [m for m in config.peer_methods if not store.done((name, m, seed), config.retry_errors)]
+                if ours or theirs:
+                    plan.append((task, seed, ours, theirs))
+                    total += len(ours) + len(theirs)
+
+        progress = _Progress(total, config.progress)
+        if not plan and config.progress:
+            print(f"nothing to run: every selected cell is already in {store.csv_path}", file=sys.stderr)
+        samples_dir = config.out / ".samples"
+        try:
+            for task, seed, ours, theirs in plan:
+                x, y = task.sample(config.n, seed=seed)
+                for method in ours:
+                    progress.start(f"{task.name} {method} s{seed}")
+                    out = _run_ours(method, x, y, seed, options, config.timeout)
+                    row = _make_row(task, config.n, method, "neuralmi", seed, out)
+                    store.add(row)
+                    progress.done(row)
+                if theirs:
+                    assert peers is not None  # noqa: S101
+                    samples_dir.mkdir(exist_ok=True)
+                    path = samples_dir / f"{task.name}-s{seed}.npz"
+                    np.savez(path, x=x, y=y)
+                    try:
+                        progress.start(f"{task.name} peers s{seed}")
+                        for record in peers.run(path, seed, theirs, config.timeout):
+                            method = record["method"]
+                            row = _make_row(task, config.n, method, str(record.get("library") or method.split(":")[0]), seed, record)
+                            store.add(row)
+                            progress.done(row)
+                    finally:
+                        path.unlink(missing_ok=True)
+        finally:
+            progress.close()
+            with contextlib.suppress(OSError):
+                samples_dir.rmdir()
+    finally:
+        if peers is not None:
+            peers.close()
+    return list(store.rows.values())

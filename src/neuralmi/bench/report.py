@@ -1,0 +1,258 @@
+"""The summary of a ``neuralmi bench`` run: statistics, markdown tables and figures
+(matplotlib is imported only when a figure is drawn)."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .methods import BASELINE_METHODS, DEFAULT_PEERS, OUR_METHODS
+
+__all__ = ["plot", "summarize", "summary_stats"]
+
+
+def _method_order(rows: Sequence[dict[str, Any]]) -> list[str]:
+    seen = list(dict.fromkeys(r["method"] for r in rows))
+    rank = {m: i for i, m in enumerate(OUR_METHODS + DEFAULT_PEERS)}
+    return sorted(seen, key=lambda m: (rank.get(m, len(rank)), m))
+
+
+def _fmt(value: float | None, spec: str = ".3f") -> str:
+    return "-" if value is None or not math.isfinite(value) else format(value, spec)
+
+
+def _stats(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    errors = [r["abs_error"] for r in rows if r["abs_error"] is not None]
+    seconds = [r["seconds"] for r in rows if r["seconds"] is not None and r["estimate"] is not None]
+    return {
+        "cells": len(rows),
+        "failed": sum(1 for r in rows if r["estimate"] is None),
+        "tasks": len({r["task"] for r in rows}),
+        "mae": float(np.mean(errors)) if errors else None,
+        "median_seconds": float(np.median(seconds)) if seconds else None,
+    }
+
+
+def summary_stats(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Per method: overall and per-family statistics, and the tasks it is best on.
+
+    Returns:
+        ``{"methods": {method: {"library", "cells", "failed", "tasks", "mae",
+        "median_seconds", "best_on", "families": {family: {...}}}}, "families": {family:
+        n_tasks}}``. ``mae`` is the mean absolute error (nats) over the cells with an
+        estimate; ``median_seconds`` the median wall time of those cells; ``best_on`` the
+        number of tasks on which the method's mean absolute error over seeds is the smallest.
+    """
+    by_method: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in rows:
+        by_method[r["method"]].append(r)
+    families: dict[str, set[str]] = defaultdict(set)
+    for r in rows:
+        families[r["family"]].add(r["task"])
+    # best method per task: smallest mean abs error over seeds (failed cells make a method ineligible)
+    per_task: dict[str, dict[str, list[float | None]]] = defaultdict(lambda: defaultdict(list))
+    for r in rows:
+        per_task[r["task"]][r["method"]].append(r["abs_error"])
+    best: dict[str, int] = defaultdict(int)
+    for task, methods in per_task.items():
+        scores = {m: float(np.mean(v)) for m, v in methods.items() if v and all(e is not None for e in v)}
+        if scores:
+            best[min(scores, key=lambda m: scores[m])] += 1
+    out: dict[str, Any] = {"methods": {}, "families": {f: len(t) for f, t in sorted(families.items())}}
+    for method in _method_order(rows):
+        mrows = by_method[method]
+        stats = _stats(mrows)
+        stats["library"] = mrows[0]["library"]
+        stats["best_on"] = best.get(method, 0)
+        stats["families"] = {}
+        for fam in out["families"]:
+            frows = [r for r in mrows if r["family"] == fam]
+            if frows:
+                stats["families"][fam] = _stats(frows)
+        out["methods"][method] = stats
+    return out
+
+
+def summarize(rows: Sequence[dict[str, Any]], title: str | None = None) -> str:
+    """Markdown tables: per method (overall) and per task family; see :func:`summary_stats`."""
+    if not rows:
+        return "no results yet\n"
+    s = summary_stats(rows)
+    methods = s["methods"]
+    order = sorted(methods, key=lambda m: (methods[m]["mae"] is None, methods[m]["mae"] or 0.0))
+    ns = sorted({r["n"] for r in rows})
+    seeds = sorted({r["seed"] for r in rows})
+    tasks = sorted({r["task"] for r in rows})
+    lines = []
+    if title:
+        lines += [f"# {title}", ""]
+    lines += [
+        f"{len(tasks)} tasks, n = {', '.join(f'{v:,}' for v in ns)}, seeds {', '.join(map(str, seeds))}; "
+        f"{len(rows)} cells. MAE: mean absolute error (nats) over the cells with an estimate; "
+        "seconds: median wall time of one estimate; best on: tasks where the method has the "
+        "smallest mean absolute error over seeds; failed: cells with no estimate (error, "
+        "time-out or NaN), left out of the MAE.",
+        "",
+        "| method | library | tasks | cells | failed | MAE (nats) | median s | best on |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for m in order:
+        st = methods[m]
+        lines.append(
+            f"| {m} | {st['library']} | {st['tasks']} | {st['cells']} | {st['failed']} | {_fmt(st['mae'])} "
+            f"| {_fmt(st['median_seconds'], '.2f')} | {st['best_on']} |"
+        )
+    fams = list(s["families"])
+    header = " | ".join(f"{f} ({s['families'][f]})" for f in fams)
+    for what, key, spec in (("Mean absolute error (nats)", "mae", ".3f"), ("Median seconds", "median_seconds", ".2f")):
+        lines += [
+            "",
+            f"{what} per task family (number of tasks in brackets; '-': not run or every cell failed):",
+            "",
+            f"| method | {header} |",
+            "|---|" + "---:|" * len(fams),
+        ]
+        for m in order:
+            fstats = methods[m]["families"]
+            cells = [_fmt(fstats[f][key], spec) if f in fstats else "-" for f in fams]
+            lines.append(f"| {m} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+_LIBRARY_COLORS = {"neuralmi": "tab:blue", "bmi": "tab:orange", "torch_mist": "tab:red"}
+
+
+def _color(method: str, library: str) -> str:
+    if library == "neuralmi" and method in BASELINE_METHODS:
+        return "tab:green"
+    return _LIBRARY_COLORS.get(library, "tab:gray")
+
+
+def plot(rows: Sequence[dict[str, Any]], path: str | Path, tasks_path: str | Path | None = None) -> None:
+    """Write the summary figure to ``path`` and, when ``tasks_path``, the per-task figure.
+
+    ``path``: left, every method's mean estimate over seeds against the truth, one point per
+    (task, method); right, mean absolute error against median seconds, one point per method.
+    ``tasks_path``: one panel per task, every cell's estimate per method against the truth.
+    """
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+
+    if not rows:
+        return
+    s = summary_stats(rows)
+    methods = _method_order(rows)
+    library = {m: s["methods"][m]["library"] for m in methods}
+    truths = {r["task"]: r["truth"] for r in rows}
+    top = max(truths.values())
+
+    fig = Figure(figsize=(15, 6.5), layout="constrained")
+    ax1, ax2 = fig.subplots(1, 2)
+    # left: mean estimate per (task, method) vs truth
+    means: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for r in rows:
+        if r["estimate"] is not None:
+            means[(r["task"], r["method"])].append(r["estimate"])
+    lo, hi = -0.1 * top - 0.5, 1.15 * top + 0.5
+    for lib_is_ours in (False, True):  # ours on top
+        for (task, m), vals in means.items():
+            if (library[m] == "neuralmi") != lib_is_ours:
+                continue
+            est = float(np.mean(vals))
+            clipped = float(np.clip(est, lo, hi))
+            default = m == "mine"
+            ax1.scatter(
+                truths[task],
+                clipped,
+                s=60 if default else 18,
+                marker="*" if default else ("o" if clipped == est else "v"),
+                color="black" if default else _color(m, library[m]),
+                alpha=1.0 if default else 0.55,
+                zorder=3 if default else 2,
+                linewidths=0,
+            )
+    ax1.plot([0, top], [0, top], color="black", lw=0.8, ls="--")
+    ax1.set_xlabel("true MI (nats)")
+    ax1.set_ylabel("estimate, mean over seeds (nats)")
+    ax1.set_ylim(lo, hi)
+    ax1.set_title("estimate vs truth (one point per task and method; clipped: triangles)")
+    handles = [
+        Line2D([], [], marker="*", color="black", ls="", markersize=10, label="neuralmi mine (default)"),
+        Line2D([], [], marker="o", color="tab:blue", ls="", label="neuralmi neural"),
+        Line2D([], [], marker="o", color="tab:green", ls="", label="neuralmi baselines"),
+        Line2D([], [], marker="o", color="tab:orange", ls="", label="bmi"),
+        Line2D([], [], marker="o", color="tab:red", ls="", label="torch_mist"),
+    ]
+    ax1.legend(handles=handles, loc="upper left", fontsize=8)
+    # right: error vs time per method, labels nudged apart (greedy, in log-log units)
+    points = []
+    for m in methods:
+        st = s["methods"][m]
+        if st["mae"] is None or st["median_seconds"] is None or st["mae"] <= 0:
+            continue
+        t = max(st["median_seconds"], 1e-3)
+        ax2.scatter(t, st["mae"], s=70 if m == "mine" else 35, color="black" if m == "mine" else _color(m, library[m]),
+                    marker="*" if m == "mine" else "o", zorder=4 if m == "mine" else 3)
+        note = f" ({st['failed']} failed)" if st["failed"] else ""
+        points.append((math.log10(t), math.log10(st["mae"]), t, st["mae"], m + note))
+    if points:
+        ys = [p[1] for p in points]
+        step = max(0.04, (max(ys) - min(ys)) / 40)  # one label height, in decades
+        placed: list[tuple[float, float]] = []
+        for lx, ly, t, mae, label in sorted(points, key=lambda p: (-p[1], p[0])):
+            y = ly
+            while any(abs(lx - px) < 0.9 and abs(y - py) < step for px, py in placed):
+                y -= step
+            placed.append((lx, y))
+            note = ax2.annotate(label, (t, mae), xytext=(t * 1.12, 10 ** y), fontsize=7, va="center",
+                                arrowprops={"arrowstyle": "-", "lw": 0.4, "color": "gray"} if y != ly else None)
+            note.set_in_layout(False)
+    ax2.set_xscale("log")
+    ax2.set_yscale("log")
+    ax2.set_xlabel("median seconds per estimate (log)")
+    ax2.set_ylabel("mean absolute error, nats (log)")
+    ax2.set_title("error vs time per method")
+    ax2.grid(True, which="both", alpha=0.3)
+    fig.suptitle(f"neuralmi bench: {len(truths)} tasks, n = {rows[0]['n']:,}")
+    fig.savefig(path, dpi=110)
+
+    if tasks_path is None:
+        return
+    order = list(dict.fromkeys(r["task"] for r in rows))
+    cols = 6
+    nrows = math.ceil(len(order) / cols)
+    fig = Figure(figsize=(3.2 * cols, 0.16 * len(methods) * nrows + 1.2 * nrows + 0.8), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(nrows, cols, squeeze=False)).ravel()
+    ypos = {m: i for i, m in enumerate(methods)}
+    by_task: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in rows:
+        by_task[r["task"]].append(r)
+    for ax, task in zip(axes, order):
+        truth = truths[task]
+        span = max(1.0, abs(truth))
+        left, right = min(0.0, truth) - 0.3 * span, max(0.0, truth) + 0.6 * span
+        for r in by_task[task]:
+            y = ypos[r["method"]]
+            if r["estimate"] is None:
+                ax.scatter(left, y, marker="x", color="gray", s=12)
+                continue
+            e = float(np.clip(r["estimate"], left, right))
+            ax.scatter(e, y, s=10, color="black" if r["method"] == "mine" else _color(r["method"], library[r["method"]]),
+                       marker="o" if e == r["estimate"] else (">" if e == right else "<"), alpha=0.8, linewidths=0)
+        ax.axvline(truth, color="black", lw=0.8)
+        ax.set_xlim(left - 0.02 * span, right + 0.02 * span)
+        ax.set_ylim(len(methods) - 0.5, -0.5)
+        ax.set_yticks(range(len(methods)))
+        ax.set_yticklabels(methods if ax in axes[::cols] else [], fontsize=6)
+        ax.tick_params(axis="x", labelsize=6)
+        ax.set_title(f"{task}\n(truth {truth:.3f})", fontsize=7)
+        ax.grid(True, axis="x", alpha=0.3)
+    for ax in axes[len(order):]:
+        ax.set_visible(False)
+    fig.suptitle("every estimate per task (vertical line: truth; x: failed; arrows: clipped)", fontsize=10)
+    fig.savefig(tasks_path, dpi=90)
