@@ -8,6 +8,7 @@ import math
 import shutil
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -168,16 +169,52 @@ def test_estimate_errors_are_one_line(
 def test_argparse_errors_exit_2(data: dict[str, Path], capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
     with pytest.raises(SystemExit) as exc:
         cli.main(["estimate", str(data["csv"]), "--x", "a", "--y", "c", *argv])
-    assert exc.value.code == 2
-    err = capsys.readouterr().err
-    assert "Traceback" not in err
-    assert "error: argument " + argv[0] in err.strip().splitlines()[-1]
+    out, err = capsys.readouterr()
+    assert_one_line_error(exc.value.code, err, "error: argument " + argv[0])
+    assert out == ""
 
 
-def test_no_command_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    "argv, needle",
+    [
+        (["estimate", "{csv}", "--x", "a", "--y", "c", "--no-such-option"], "unrecognized arguments: --no-such-option"),
+        (["estimate", "{csv}", "--x", "a", "--y", "c", "--method", "foo"], "argument --method: invalid choice: 'foo'"),
+        (["estimate", "{csv}", "--x", "a", "--y", "c", "--steps", "ten"], "argument --steps: expected a positive integer, got 'ten'"),
+        (["estimate", "{csv}", "--x"], "argument --x: expected one argument"),
+        (["demo", "--n", "1.5"], "argument --n: expected a positive integer"),
+        (["bench", "--seeds", "x"], "argument --seeds: expected a positive integer"),
+        (["bench", "--timeout", "-1"], "argument --timeout: expected positive seconds"),
+        (["experiment"], "the following arguments are required: NAME"),
+        (["experiment", "gaussian", "--seeds", "0"], "argument --seeds: expected a positive integer"),
+        (["estimat"], "argument COMMAND: invalid choice: 'estimat'"),
+        ([], "the following arguments are required: COMMAND"),
+        (["--bogus", "demo"], "unrecognized arguments: --bogus"),
+    ],
+)
+def test_usage_errors_are_one_line_exit_2(
+    data: dict[str, Path], capsys: pytest.CaptureFixture[str], argv: list[str], needle: str
+) -> None:
+    """Argument errors of every parser, top level and commands: one line ``neuralmi: error: ...``
+    (no usage block, no command name in the prefix), exit status 2."""
+    argv = [a.format(csv=data["csv"]) for a in argv]
     with pytest.raises(SystemExit) as exc:
-        cli.main([])
+        cli.main(argv)
+    out, err = capsys.readouterr()
     assert exc.value.code == 2
+    assert err.endswith("\n") and err.count("\n") == 1, err
+    assert err.startswith("neuralmi: error: ") and needle in err, err
+    assert "usage:" not in err and out == ""
+
+
+def test_usage_error_of_the_installed_script_is_one_line(data: dict[str, Path]) -> None:
+    """The same through a real process: stderr is exactly one line, exit status 2."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "neuralmi.cli", "estimate", str(data["csv"]), "--x", "a", "--y", "c", "--method", "foo"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("neuralmi: error: argument --method: invalid choice") and proc.stderr.count("\n") == 1
+    assert proc.stdout == ""
 
 
 # ------------------------------------------------------------------ help and version
@@ -208,6 +245,23 @@ def test_help_for_every_subcommand(capsys: pytest.CaptureFixture[str]) -> None:
         assert out.startswith("usage: neuralmi"), cmd
 
 
+def test_estimate_help_shows_a_plain_percent_sign(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["estimate", "--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    assert "95% interval" in out and "%%" not in out
+
+
+def test_top_level_help_lists_every_command_without_importing_them(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    for name, line in cli.COMMANDS.items():
+        assert name in out and line.split()[0] in out
+
+
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     import neuralmi
 
@@ -220,11 +274,21 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
 # ------------------------------------------------------------------ demo
 
 
-def test_demo_writes_png_and_prints_truth_mine_ksg(
+def test_demo_writes_png_of_truth_mine_and_ksg(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from matplotlib.figure import Figure
+
+    saved: list[Figure] = []
+    real_savefig = Figure.savefig
+
+    def spy(self: Figure, *args: object, **kwargs: object) -> None:
+        saved.append(self)
+        real_savefig(self, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", spy)
     monkeypatch.chdir(tmp_path)
-    code, out, err = run(["demo", "--n", "2000", "--dim", "2", "--out", "tmp/demo.png", "--quiet"], capsys)
+    code, out, err = run(["demo", "--n", "1000", "--dim", "2", "--steps", "150", "--out", "tmp/demo.png", "--quiet"], capsys)
     assert code == 0, err
     png = tmp_path / "tmp" / "demo.png"
     assert png.read_bytes()[:4] == b"\x89PNG"
@@ -234,7 +298,18 @@ def test_demo_writes_png_and_prints_truth_mine_ksg(
     mine = float(lines["MINE"].split()[1])
     ksg = float(lines["KSG"].split()[2])
     assert 0.0 < mine < 1.5 and 0.0 < ksg < 1.5
-    assert "training curve written to tmp/demo.png" in out
+    assert "written to tmp/demo.png" in out
+    # the figure draws all three: the truth, MINE's training curve and KSG's estimate
+    (fig,) = saved
+    (ax,) = fig.axes
+    labels = {line.get_label(): line for line in ax.get_lines()}
+    ksg_line = next(line for label, line in labels.items() if label.startswith("KSG"))
+    truth_line = next(line for label, line in labels.items() if label.startswith("true MI"))
+    assert ksg_line.get_ydata()[0] == pytest.approx(ksg, abs=1e-4)
+    assert truth_line.get_ydata()[0] == pytest.approx(truth)
+    assert any(label.startswith("bound on held-out") for label in labels)  # MINE's curve
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any(t.startswith("KSG") for t in legend) and any(t.startswith("true MI") for t in legend)
 
 
 def test_demo_bad_rho_is_one_line_error(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -257,3 +332,70 @@ def test_console_script_subprocess(data: dict[str, Path]) -> None:
     assert ok.returncode == 0, ok.stderr
     res = json.loads(ok.stdout)
     assert {"mi", "stderr", "ci95"} <= set(res) and res["mi"] > 0.2
+
+
+# ------------------------------------------------------------------ warnings
+
+
+def test_warnings_print_as_one_neuralmi_line_each(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """KSG on data with ties warns (TiedSamplesWarning): printed as ``neuralmi: warning: ...``,
+    once per message, without Python's file:line format; not repeated on stdout."""
+    rng = np.random.default_rng(1)
+    x = np.round(rng.standard_normal((300, 1)), 1)  # few distinct values: ties
+    y = x + np.round(rng.standard_normal((300, 1)), 1)
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "y.npy", y)
+    code, out, err = run(["estimate", "--x-file", tmp_path / "x.npy", "--y-file", tmp_path / "y.npy", "--method", "ksg"], capsys)
+    assert code == 0, err
+    lines = err.strip().splitlines()
+    assert lines and all(line.startswith("neuralmi: warning: ") for line in lines), err
+    assert any("ties" in line for line in lines)
+    assert len(set(lines)) == len(lines)  # each message once
+    assert ".py:" not in err and "Warning" not in err and "return " not in err
+    assert out.startswith("I(X;Y) = ") and "warning" not in out
+
+
+def test_result_warnings_are_printed_even_when_not_emitted(
+    data: dict[str, Path], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A warning that is only in ``result.warnings`` (no ``warnings.warn``) is printed too; one
+    that is both emitted and stored is printed once."""
+    import dataclasses
+    import warnings
+
+    import neuralmi.estimators as estimators
+
+    real = estimators.estimate
+
+    def fake(*args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        result = real(*args, **kwargs)
+        warnings.warn("both ways", UserWarning, stacklevel=2)
+        return dataclasses.replace(result, warnings=(*result.warnings, "only stored", "both ways"))
+
+    monkeypatch.setattr(estimators, "estimate", fake)
+    code, out, err = run(["estimate", data["npz"], "--method", "gaussian"], capsys)
+    assert code == 0, err
+    assert err.splitlines().count("neuralmi: warning: only stored") == 1
+    assert err.splitlines().count("neuralmi: warning: both ways") == 1
+    assert all(line.startswith("neuralmi: warning: ") for line in err.splitlines())
+
+
+# ------------------------------------------------------------------ what a command imports
+
+
+def test_estimate_imports_neither_the_bench_nor_matplotlib(data: dict[str, Path]) -> None:
+    code = textwrap.dedent(f"""
+        import sys
+        from neuralmi.cli import main
+        code = main(["estimate", "--x-file", {str(data["x_npy"])!r}, "--y-file", {str(data["y_npy"])!r},
+                     "--method", "gaussian"])
+        assert code == 0, code
+        loaded = sorted(m for m in sys.modules if m.startswith(("neuralmi.bench", "matplotlib", "neuralmi.experiments"))
+                        or "peers_runner" in m)
+        assert loaded == [], loaded
+        print("ok")
+    """)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().endswith("ok")
+

@@ -7,7 +7,9 @@ Commands:
     neuralmi bench [options]                             score estimators on known-MI tasks
     neuralmi experiment NAME [options]                   reproduce a paper experiment
 
-Bad input prints one line ``neuralmi: error: ...`` and exits with status 2 (no traceback).
+Bad input prints one line ``neuralmi: error: ...`` and exits with status 2 (no traceback, no
+usage block); warnings print one line each, ``neuralmi: warning: ...``. Only the chosen
+command's module is imported (``neuralmi estimate`` never imports the bench or the experiments).
 """
 
 from __future__ import annotations
@@ -17,10 +19,23 @@ import importlib
 import json
 import sys
 import time
+import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
-__all__ = ["main", "build_parser", "EXPERIMENTS"]
+from ._cli_args import hidden_widths, positive_float, positive_int
+
+__all__ = ["main", "build_parser", "ArgumentParser", "COMMANDS", "EXPERIMENTS"]
+
+#: the commands, with the one line each shows in ``neuralmi --help``. Static, so that listing
+#: the commands (or running one) imports none of the others: ``neuralmi estimate`` never
+#: imports the bench or the experiments.
+COMMANDS: dict[str, str] = {
+    "estimate": "estimate MI between columns of a data file",
+    "demo": "estimate a known MI with MINE and KSG, print truth vs estimates, plot",
+    "bench": "score MI estimators on the benchmark tasks with known MI (and, with --peers, the peer libraries)",
+    "experiment": "reproduce an experiment of the MINE paper (writes figure.png and results.json)",
+}
 
 #: experiment name -> module under ``neuralmi.experiments`` (each a leaf: ``Config``,
 #: ``add_arguments(parser)``, ``config_from_args(args)``, ``run(config) -> dict``,
@@ -36,34 +51,37 @@ class CLIError(Exception):
     """A usage problem reported as one line with exit status 2."""
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
+class ArgumentParser(argparse.ArgumentParser):
+    """``argparse`` with one-line errors: ``neuralmi: error: ...`` on stderr, exit status 2
+    (no usage block), for the commands' parsers too."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"neuralmi: error: {' '.join(message.split())}\n")
 
 
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return value
+class _ResultWarning(UserWarning):
+    """A warning of a result (``MIResult.warnings``), re-emitted so that the command line prints
+    it like every other warning (once: the printer drops repeated messages)."""
 
 
-def _hidden(text: str) -> tuple[int, ...]:
-    try:
-        widths = tuple(int(w) for w in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated widths like 128,128, got {text!r}") from None
-    if not widths or any(w < 1 for w in widths):
-        raise argparse.ArgumentTypeError(f"expected positive widths, got {text!r}")
-    return widths
+def _warn_result(messages: Any) -> None:
+    for message in messages:
+        warnings.warn(str(message), _ResultWarning, stacklevel=2)
+
+
+class _WarningPrinter:
+    """``warnings.showwarning`` for the command line: ``neuralmi: warning: <message>``, one line
+    per distinct message, on stderr (no file name, line number or source line)."""
+
+    def __init__(self) -> None:
+        self.shown: set[str] = set()
+
+    def __call__(self, message: Any, category: Any, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
+        text = " ".join(str(message).split())
+        if not text or text in self.shown:
+            return
+        self.shown.add(text)
+        print(f"neuralmi: warning: {text}", file=sys.stderr, flush=True)
 
 
 def _add_estimate_parser(sub: Any) -> None:
@@ -72,11 +90,12 @@ def _add_estimate_parser(sub: Any) -> None:
 
     p = sub.add_parser(
         "estimate",
-        help="estimate MI between columns of a data file",
+        help=COMMANDS["estimate"],
+        # printed as written (RawDescriptionHelpFormatter): no %-escapes, lines broken by hand
         description=(
-            "Estimate I(X;Y) in nats between two groups of columns of FILE (CSV/TSV with or "
-            "without a header, or .npz with arrays x and y), or between two .npy arrays. Prints "
-            "the estimate with its 95%% interval, or JSON with --json."
+            "Estimate I(X;Y) in nats between two groups of columns of FILE (CSV/TSV with or\n"
+            "without a header, or .npz with arrays x and y), or between two .npy arrays. Prints\n"
+            "the estimate with its 95% interval, or JSON with --json."
         ),
         epilog=(
             "examples:\n"
@@ -96,13 +115,13 @@ def _add_estimate_parser(sub: Any) -> None:
     p.add_argument("--header", choices=("yes", "no", "auto"), default="auto", help="does the table have a header row")
     p.add_argument("--method", default="mine", choices=(*NEURAL_METHODS, *BASELINE_METHODS), help="estimator (default: mine)")
     p.add_argument("--critic", default="auto", choices=("auto", "concat", "separable", "bilinear", "gaussian"), help="critic network (default: auto)")
-    p.add_argument("--hidden", type=_hidden, help="hidden layer widths, e.g. 128,128")
-    p.add_argument("--steps", type=_positive_int, help="maximum training steps")
-    p.add_argument("--batch-size", type=_positive_int, help="training batch size")
-    p.add_argument("--lr", type=_positive_float, help="learning rate")
+    p.add_argument("--hidden", type=hidden_widths, help="hidden layer widths, e.g. 128,128")
+    p.add_argument("--steps", type=positive_int, help="maximum training steps")
+    p.add_argument("--batch-size", type=positive_int, help="training batch size")
+    p.add_argument("--lr", type=positive_float, help="learning rate")
     p.add_argument("--transform", choices=TRANSFORMS, help="per-column input transform (default: rank)")
-    p.add_argument("--test-size", type=_positive_float, help="share of samples held out for the estimate (default 0.3)")
-    p.add_argument("--k", type=_positive_int, help="neighbours for --method ksg (default 3)")
+    p.add_argument("--test-size", type=positive_float, help="share of samples held out for the estimate (default 0.3)")
+    p.add_argument("--k", type=positive_int, help="neighbours for --method ksg (default 3)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N (default auto)")
     p.add_argument("--json", action="store_true", help="print the full result as JSON")
@@ -140,12 +159,14 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
             if value is not None:
                 options[name] = value
         result = estimate(x, y, method=args.method, critic=args.critic, **options)
+    _warn_result(result.warnings)
     if args.plot and result.history.get("step"):
         result.plot(args.plot)
     if args.json:
         print(result.to_json())
     else:
-        print(result)
+        # the result without its warning lines: those went to stderr, as `neuralmi: warning: ...`
+        print("\n".join(line for line in str(result).splitlines() if not line.startswith("  warning: ")))
         print(f"  {x.shape[0]} samples, dim x = {x.shape[1]}, dim y = {y.shape[1]}, {result.seconds:.1f} s")
     return 0
 
@@ -174,18 +195,20 @@ def _check_options_apply(args: argparse.Namespace, baseline: bool) -> None:
 def _add_demo_parser(sub: Any) -> None:
     p = sub.add_parser(
         "demo",
-        help="estimate a known MI with MINE and KSG, print truth vs estimates, plot",
+        help=COMMANDS["demo"],
         description=(
             "Samples a correlated Gaussian with known MI (X, Y each of dimension --dim, "
             "componentwise correlation --rho), estimates I(X;Y) with MINE and KSG, prints the "
-            "truth next to both estimates and writes a PNG of MINE's training curve against the truth."
+            "truth next to both estimates and writes a PNG of the truth, MINE's training curve "
+            "and KSG's estimate."
         ),
     )
-    p.add_argument("--dim", type=_positive_int, default=5, help="dimension of X and of Y (default 5)")
+    p.add_argument("--dim", type=positive_int, default=5, help="dimension of X and of Y (default 5)")
     p.add_argument("--rho", type=float, default=0.75, help="componentwise correlation in (-1, 1) (default 0.75)")
-    p.add_argument("--n", type=_positive_int, default=10_000, help="samples (default 10000)")
+    p.add_argument("--n", type=positive_int, default=10_000, help="samples (default 10000)")
+    p.add_argument("--steps", type=positive_int, help="maximum training steps of MINE (default: the estimator's)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--out", default="neuralmi-demo.png", help="PNG of the training curve (default neuralmi-demo.png)")
+    p.add_argument("--out", default="neuralmi-demo.png", help="PNG of truth, MINE and KSG (default neuralmi-demo.png)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda (default auto)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_demo)
@@ -199,29 +222,39 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     x, y = task.sample(args.n, seed=args.seed)
     print(f"task: {task.name}: X, Y in R^{args.dim}, correlation {args.rho} per coordinate, n = {args.n}")
     print(f"true MI              {task.mi:8.4f} nats")
-    mine = estimate(x, y, method="mine", seed=args.seed, device=args.device, progress=False if args.quiet else None)
+    options: dict[str, Any] = {} if args.steps is None else {"steps": args.steps}
+    mine = estimate(x, y, method="mine", seed=args.seed, device=args.device, progress=False if args.quiet else None, **options)
     lo, hi = mine.ci(0.95)
     print(f"MINE                 {mine.mi:8.4f} nats  95% CI [{lo:.4f}, {hi:.4f}]  ({mine.seconds:.1f} s)")
     ksg = estimate(x, y, method="ksg")
     print(f"KSG (k=3)            {ksg.mi:8.4f} nats  ({ksg.seconds:.1f} s)")
-    for w in mine.warnings:
-        print(f"  warning: {w}")
+    _warn_result([*mine.warnings, *ksg.warnings])
     out = Path(args.out)
     if out.parent != Path(""):
         out.parent.mkdir(parents=True, exist_ok=True)
-    mine.plot(out, truth=task.mi)
-    print(f"training curve written to {out}")
+    _demo_figure(out, mine, ksg, task.mi)
+    print(f"figure (truth, MINE's training curve, KSG) written to {out}")
     return 0
 
 
+def _demo_figure(path: Path, mine: Any, ksg: Any, truth: float) -> None:
+    """MINE's training curve against the truth (``MIResult.plot``), with KSG's estimate."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6.4, 4.0))
+    ax = fig.add_subplot()
+    mine.plot(ax=ax, truth=truth)
+    ax.axhline(ksg.mi, color="tab:green", ls="-.", lw=1.2, label=f"KSG (k=3) {ksg.mi:.3f}")
+    ax.legend(loc="lower right", fontsize=8)
+    ax.set_title("truth vs MINE (training curve) vs KSG")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
 def _add_bench_parser(sub: Any) -> None:
-    try:
-        bench = importlib.import_module("neuralmi.bench")
-    except ModuleNotFoundError as exc:
-        if exc.name != "neuralmi.bench":
-            raise
-        return
-    p = sub.add_parser("bench", help=bench.DESCRIPTION.splitlines()[0], description=bench.DESCRIPTION)
+    from . import bench
+
+    p = sub.add_parser("bench", help=COMMANDS["bench"], description=bench.DESCRIPTION)
     bench.add_arguments(p)
     p.set_defaults(func=bench.main)
 
@@ -229,7 +262,7 @@ def _add_bench_parser(sub: Any) -> None:
 def _add_experiment_parser(sub: Any) -> None:
     p = sub.add_parser(
         "experiment",
-        help="reproduce an experiment of the MINE paper (writes figure.png and results.json)",
+        help=COMMANDS["experiment"],
         description="Reproduce an experiment of the MINE paper. Each writes figure.png and results.json to --out.",
     )
     esub = p.add_subparsers(dest="experiment", metavar="NAME")
@@ -243,7 +276,7 @@ def _add_experiment_parser(sub: Any) -> None:
             continue
         ep = esub.add_parser(name, help=mod.DESCRIPTION.splitlines()[0], description=mod.DESCRIPTION)
         ep.add_argument("--quick", action="store_true", help="a small run (seconds), for smoke tests")
-        ep.add_argument("--seeds", type=_positive_int, default=None, help="repetitions with different seeds")
+        ep.add_argument("--seeds", type=positive_int, default=None, help="repetitions with different seeds")
         ep.add_argument("--out", default=f"runs/{name}", help=f"output folder (default runs/{name})")
         ep.add_argument("--device", default="auto", help="auto, cpu, cuda (default auto)")
         ep.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -268,36 +301,71 @@ def _cmd_experiment(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of the ``neuralmi`` command."""
+_ADD_PARSER = {
+    "estimate": _add_estimate_parser,
+    "demo": _add_demo_parser,
+    "bench": _add_bench_parser,
+    "experiment": _add_experiment_parser,
+}
+
+
+def build_parser(commands: Any = None) -> ArgumentParser:
+    """The argument parser of the ``neuralmi`` command.
+
+    Args:
+        commands: the commands whose options are built (importing their modules); the others
+            are listed with their one-line help only. None: all of them.
+    """
     from . import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="neuralmi",
         description="Estimate mutual information with neural networks (MINE and friends), with error bars.",
     )
     parser.add_argument("--version", action="version", version=f"neuralmi {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ArgumentParser)
     sub.required = True
-    _add_estimate_parser(sub)
-    _add_demo_parser(sub)
-    _add_bench_parser(sub)
-    _add_experiment_parser(sub)
+    chosen = set(COMMANDS) if commands is None else set(commands)
+    for name, help_line in COMMANDS.items():
+        if name in chosen:
+            _ADD_PARSER[name](sub)
+        else:
+            sub.add_parser(name, help=help_line)
     return parser
 
 
+def _command_of(argv: list[str]) -> str | None:
+    """The command named in ``argv`` (the first argument that is not an option), if known."""
+    for arg in argv:
+        if arg == "--":
+            return None
+        if not arg.startswith("-"):
+            return arg if arg in COMMANDS else None
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``neuralmi`` console script; returns the exit status."""
-    parser = build_parser()
+    """Entry point of the ``neuralmi`` console script; returns the exit status.
+
+    Only the chosen command's module is imported. Errors are one line, ``neuralmi: error: ...``
+    (exit status 2); warnings are one line each, ``neuralmi: warning: ...``, every distinct
+    message once.
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = _command_of(argv)
+    parser = build_parser([] if command is None else [command])
     args = parser.parse_args(argv)
-    try:
-        return int(args.func(args) or 0)
-    except (CLIError, ValueError, TypeError, FileNotFoundError, PermissionError, IsADirectoryError) as exc:
-        print(f"neuralmi: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("neuralmi: interrupted", file=sys.stderr)
-        return 130
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.showwarning = _WarningPrinter()
+        try:
+            return int(args.func(args) or 0)
+        except (CLIError, ValueError, TypeError, FileNotFoundError, PermissionError, IsADirectoryError) as exc:
+            print(f"neuralmi: error: {' '.join(str(exc).split())}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            print("neuralmi: interrupted", file=sys.stderr)
+            return 130
 
 
 if __name__ == "__main__":  # pragma: no cover
