@@ -299,3 +299,26 @@ def test_optimal_gaussian_critic_recovers_true_mi() -> None:
     # a constant shift leaves DV unchanged but makes NWJ strictly worse
     assert float(bounds.dv(joint + 2.0, marg + 2.0)) == pytest.approx(float(bounds.dv(joint, marg)), abs=1e-9)
     assert float(bounds.nwj(joint + 3.0, marg + 3.0)) < true_mi - 0.5
+
+
+def test_tuba_marginal_term_is_computed_in_log_space() -> None:
+    # float32: e^89 overflows, but the mean of [e^89, e^-50] = e^(89 - log 2) does not
+    joint = torch.tensor([1.0, 1.0])
+    marginal = torch.tensor([89.0, -50.0])
+    value = bounds.tuba(joint, marginal, 0.0)
+    assert torch.isfinite(value)
+    expected = 1.0 + 1.0 - math.exp(89.0 - math.log(2.0))
+    assert math.isclose(float(value), expected, rel_tol=1e-4)
+
+
+def test_tuba_per_sample_baseline_pairs_each_score_with_its_own_y() -> None:
+    joint, marginal = torch.tensor([1.0, 2.0]), torch.tensor([0.5, -0.5])
+    log_a_joint, log_a_marg = torch.tensor([0.2, -0.1]), torch.tensor([-0.1, 0.2])
+    value = bounds.tuba(joint, marginal, log_a_joint, log_a_marg)
+    expected = 1.0 + float((joint - log_a_joint).mean()) - float(torch.exp(marginal - log_a_marg).mean())
+    assert math.isclose(float(value), expected, rel_tol=1e-6)
+    with pytest.raises(ValueError, match="log_baseline_marginal"):
+        bounds.tuba(joint, marginal, log_a_joint)
+    # a constant baseline at its optimum log E[e^T] gives DV
+    opt = bounds.logmeanexp(marginal)
+    assert torch.isclose(bounds.tuba(joint, marginal, opt), bounds.dv(joint, marginal))

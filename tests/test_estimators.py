@@ -131,11 +131,178 @@ def test_fitted_estimator_reads_new_samples() -> None:
     est = neuralmi.MINE(steps=300, seed=0).fit(x, y)
     assert est.mi_ == est.result_.mi and est.stderr_ == est.result_.stderr
     assert isinstance(est.critic_, nn.Module)
+    assert (est.n_features_in_x_, est.n_features_in_y_, est.n_features_in_) == (2, 2, 2)
     x2, y2 = task.sample(3000, seed=8)
-    again = est.estimate(x2, y2)
+    again = est.read(x2, y2)
     assert abs(again.mi - task.mi) < 0.1 and again.n_test == 3000
+    assert est.score(x2, y2) == again.mi
+    with pytest.warns(FutureWarning, match="renamed read"):
+        assert est.estimate(x2, y2).mi == again.mi
     with pytest.raises(ValueError, match="not fitted"):
-        neuralmi.MINE().estimate(x2, y2)
+        neuralmi.MINE().read(x2, y2)
+
+
+def test_reading_samples_with_other_columns_than_fit_raises() -> None:
+    # extra columns were once silently ignored, giving a number for the wrong variables
+    task = CorrelatedGaussian(dim=2, rho=0.7)
+    x, y = task.sample(1000, seed=7)
+    est = neuralmi.MINE(steps=20, seed=0).fit(x, y)
+    extra = np.column_stack([x, x[:, :1]])
+    for xs, ys in ((extra, y), (x, np.column_stack([y, y])), (x[:, :1], y)):
+        with pytest.raises(ValueError, match="columns seen in fit"):
+            est.read(xs, ys)
+
+
+def test_subclasses_fix_their_method() -> None:
+    with pytest.raises(TypeError, match="always uses method 'mine'"):
+        neuralmi.MINE(method="nwj")
+    assert neuralmi.NWJ().method == "nwj" and repr(neuralmi.NWJ(lr=1e-3)) == "NWJ(lr=0.001)"
+    assert neuralmi.NeuralEstimator(method="nwj").method == "nwj"
+    assert "method" not in neuralmi.MINE().get_params() and "method" in neuralmi.NeuralEstimator().get_params()
+
+
+def test_get_params_and_set_params() -> None:
+    hidden = [16, 16]
+    est = neuralmi.MINE(hidden=hidden, lr=1e-3)
+    params = est.get_params()
+    assert params["hidden"] is hidden and params["lr"] == 1e-3 and params["critic"] == "auto"
+    assert set(params) == {"critic", *neuralmi.EstimatorConfig.options()} - {"method"}
+    assert est.set_params(lr=5e-3) is est and est.config.lr == 5e-3 and est.config.hidden == (16, 16)
+    with pytest.raises(ValueError, match="invalid parameter"):
+        est.set_params(learning_rate=1.0)
+    with pytest.raises(ValueError, match="lr"):
+        est.set_params(lr=-1.0)
+    assert est.config.lr == 5e-3  # a rejected change leaves the estimator as it was
+
+
+def test_scikit_learn_clone_and_grid_search() -> None:
+    pytest.importorskip("sklearn")
+    from sklearn.base import clone
+    from sklearn.model_selection import GridSearchCV, KFold
+
+    for cls in (neuralmi.MINE, neuralmi.DV, neuralmi.NWJ, neuralmi.InfoNCE, neuralmi.JS, neuralmi.SMILE, neuralmi.TUBA, neuralmi.MINEE, neuralmi.NeuralEstimator):
+        est = cls(lr=1e-3, hidden=[32])
+        copy = clone(est)
+        assert type(copy) is cls and copy.get_params() == est.get_params() and copy is not est
+    for cls in (neuralmi.KSG, neuralmi.nonparametric.KSGLNC, neuralmi.GaussianMI, neuralmi.nonparametric.BinnedMI):
+        assert clone(cls()).get_params() == cls().get_params()
+    assert clone(neuralmi.KSG(k=5)).k == 5
+    task = CorrelatedGaussian(dim=1, rho=0.8)
+    x, y = task.sample(600, seed=0)
+    search = GridSearchCV(
+        neuralmi.MINE(steps=40, eval_every=20, progress=False, seed=0),
+        {"lr": [1e-3, 3e-3], "hidden": [(16,), (32, 32)]},
+        cv=KFold(2, shuffle=True, random_state=0),
+    )
+    search.fit(x, y)
+    scores = search.cv_results_["mean_test_score"]
+    assert len(scores) == 4 and np.all(np.isfinite(scores))
+    assert search.best_params_["lr"] in (1e-3, 3e-3)
+    assert abs(search.best_score_ - task.mi) < 0.2
+    assert search.score(x, y) == search.best_estimator_.score(x, y)
+
+
+def test_seed_leaves_every_device_random_state_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    # torch.manual_seed reseeds CUDA (and MPS) generators too: the estimate must not call it
+    calls = []
+    monkeypatch.setattr(torch.cuda, "manual_seed_all", lambda seed: calls.append(("cuda", seed)))
+    monkeypatch.setattr(torch.mps, "manual_seed", lambda seed: calls.append(("mps", seed)))
+    x, y, _ = gaussian(1, 0.5, 400, seed=0)
+    before = torch.get_rng_state()
+    neuralmi.estimate(x, y, seed=3, steps=10)
+    assert calls == []
+    assert torch.equal(torch.get_rng_state(), before)
+
+
+class _NoFloat64(torch.Tensor):
+    """Scores as an MPS device returns them: converting them to float64 anywhere but on the CPU
+    fails, as on Apple's GPUs (MPS has no float64)."""
+
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func is torch.Tensor.double:
+            raise TypeError("Cannot convert a MPS Tensor to float64 dtype as the MPS framework doesn't support float64")
+        if func is torch.Tensor.to:
+            dtype = kwargs.get("dtype") or next((a for a in args[1:] if isinstance(a, torch.dtype)), None)
+            device = kwargs.get("device") or next((a for a in args[1:] if isinstance(a, (str, torch.device))), None)
+            on_cpu = device is not None and torch.device(device).type == "cpu"
+            if dtype is torch.float64 and not on_cpu:
+                raise TypeError("Cannot convert a MPS Tensor to float64 dtype")
+            out = super().__torch_function__(func, types, args, kwargs)
+            return out.as_subclass(torch.Tensor) if on_cpu else out
+        return super().__torch_function__(func, types, args, kwargs)
+
+
+class _MPSLike(nn.Module):
+    def __init__(self, inner: nn.Module) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return self.inner(x, y).as_subclass(_NoFloat64)
+
+
+@pytest.mark.parametrize("method", ["mine", "nwj", "smile", "infonce", "tuba"])
+def test_read_out_statistics_are_computed_on_the_cpu_in_float64(method: str) -> None:
+    # on MPS the float64 read-out used to fail; the statistics now move to the CPU first
+    from neuralmi.critics import ConcatCritic
+
+    torch.manual_seed(0)
+    mi = neuralmi.MutualInformation(2, 2, method=method, critic=_MPSLike(ConcatCritic(2, 2, (8,))), seed=0)
+    x = torch.randn(64, 2)
+    ev = mi.evaluate(x, x + torch.randn(64, 2), n_shifts=4, batch_size=32)
+    assert math.isfinite(ev.value) and ev.influence.dtype == np.float64
+
+
+def test_warnings_are_delivered_both_ways() -> None:
+    x, y, _ = gaussian(8, 0.95, 3000, seed=9)
+    with pytest.warns(neuralmi.exceptions.CeilingWarning) as record:
+        res = neuralmi.estimate(x, y, method="infonce", batch_size=64, steps=50, seed=0)
+    assert any(str(w.message) in res.warnings for w in record)
+    ties = np.repeat(np.arange(50.0), 4)
+    with pytest.warns(neuralmi.exceptions.TiedSamplesWarning):
+        res = neuralmi.estimate(ties, ties + np.random.default_rng(0).standard_normal(200), method="ksg")
+    assert any("tie" in w.lower() or "duplicate" in w.lower() for w in res.warnings)
+    assert issubclass(neuralmi.exceptions.TiedSamplesWarning, neuralmi.exceptions.NeuralMIWarning)
+
+
+@pytest.mark.parametrize("leak", [False, True])
+def test_held_out_read_out_does_not_leak_a_memorising_critic(leak: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    # independent X and Y, few rows, a large critic trained to the end: on its training batches
+    # it reads far above 0 (it memorises), but a number read on held-out rows stays at 0 within
+    # its error bar. With leak=True the "held-out" folds are training rows, and the same check
+    # must catch it (so this test can fail)
+    if leak:
+        from neuralmi import estimators
+
+        real_split = estimators._split
+
+        def leaky_split(n: int, test_size: float, seed: int):
+            tr, a, b = real_split(n, test_size, seed)
+            return tr, tr[: len(a)], tr[len(a) : len(a) + len(b)]
+
+        monkeypatch.setattr(estimators, "_split", leaky_split)
+    rng = np.random.default_rng(11)
+    x, y = rng.standard_normal((400, 5)), rng.standard_normal((400, 5))
+    res = neuralmi.estimate(
+        x, y, gaussian_baseline=False, hidden=(256, 256), lr=1e-3, steps=1500, eval_every=100,
+        patience=None, seed=0,
+    )
+    train_tail = [v for v in res.history["train"][-3:] if v is not None]
+    assert min(train_tail) > 0.3  # the critic does memorise
+    within_error_bar_of_zero = res.mi <= 3 * res.stderr + 0.02
+    assert within_error_bar_of_zero != leak, (res.mi, res.stderr)
+
+
+def test_dataframe_column_names_go_into_the_result() -> None:
+    pd = pytest.importorskip("pandas")
+    x, y, _ = gaussian(2, 0.5, 500, seed=1)
+    df = pd.DataFrame({"a": x[:, 0], "b": x[:, 1], "c": y[:, 0]})
+    res = neuralmi.estimate(df[["a", "b"]], df["c"], method="gaussian")
+    assert res.config["columns_x"] == ["a", "b"] and res.config["columns_y"] == ["c"]
+    res = neuralmi.estimate(df[["a", "b"]], df["c"], steps=10, seed=0)
+    assert res.config["columns_x"] == ["a", "b"] and res.config["columns_y"] == ["c"]
 
 
 def test_infonce_near_its_ceiling_warns() -> None:

@@ -443,3 +443,38 @@ def test_constructor_errors(kwargs: dict, match: str) -> None:
 def test_constructor_critic_type_error() -> None:
     with pytest.raises(TypeError, match="critic"):
         MutualInformation(2, 2, critic=3)  # type: ignore[arg-type]
+
+
+class _Fixed(nn.Module):
+    """A critic with known scores: T(x, y) = x0 * y0 * 3 (large enough for SMILE's clip)."""
+
+    def forward(self, x: Tensor, y: Tensor) -> Tensor:
+        return 3.0 * x[:, 0] * y[:, 0]
+
+
+def test_smile_is_selected_on_the_nwj_bound_of_t_plus_one() -> None:
+    # SMILE's clipped DV value is not a bound: checkpoints are ranked by NWJ on T + 1 instead
+    torch.manual_seed(0)
+    x = torch.randn(200, 1)
+    y = x + 0.3 * torch.randn(200, 1)
+    mi = MutualInformation(1, 1, method="smile", critic=_Fixed(), smile_tau=1.0)
+    ev = mi.evaluate(x, y, n_shifts=8, seed=5)
+    nwj = MutualInformation(1, 1, method="js", critic=_Fixed()).evaluate(x, y, n_shifts=8, seed=5)
+    assert ev.score is not None and math.isclose(ev.criterion, nwj.value, rel_tol=1e-9)
+    assert ev.value > ev.criterion  # the clipped value is the larger one here: the bias it would reward
+    assert MutualInformation(1, 1, method="mine", critic=_Fixed()).evaluate(x, y).criterion == pytest.approx(
+        MutualInformation(1, 1, method="mine", critic=_Fixed()).evaluate(x, y).value
+    )
+
+
+def test_minee_evaluation_reports_each_divergence_for_selection() -> None:
+    torch.manual_seed(0)
+    mi = MutualInformation(2, 2, method="minee", seed=0)
+    x = torch.randn(300, 2)
+    y = x + torch.randn(300, 2)
+    mi.fit_reference(x, y)
+    ev = mi.evaluate(x, y, n_shifts=4, seed=1)
+    assert ev.parts is not None and set(ev.parts) == {"critic.", "critic_x.", "critic_y."}
+    assert math.isclose(ev.criterion, sum(ev.parts.values()))
+    for prefix in ev.parts:
+        assert any(k.startswith(prefix) for k in mi.state_dict())

@@ -98,6 +98,9 @@ def test_str_mentions_estimate_interval_and_warnings() -> None:
     s = str(neural_result())
     assert "0.5000" in s and "95% CI" in s and "[mine]" in s
     assert "warning: something to note" in s
+    # the printed interval says what it covers (held-out sampling noise, not the bound's gap)
+    assert "covers held-out sampling noise only" in s
+    assert neural_result().to_dict()["ci_covers"].startswith("held-out sampling noise only")
 
 
 def test_result_is_frozen() -> None:

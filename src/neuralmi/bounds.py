@@ -45,6 +45,20 @@ __all__ = [
 ]
 
 
+def check_rate(rate: float, name: str = "rate") -> float:
+    """A moving-average weight must lie in (0, 1]; raise a ValueError naming ``name`` otherwise."""
+    if not 0.0 < rate <= 1.0:
+        raise ValueError(f"{name} must be in (0, 1]; got {rate}")
+    return rate
+
+
+def check_tau(tau: float, name: str = "tau") -> float:
+    """A clipping threshold must be positive; raise a ValueError naming ``name`` otherwise."""
+    if not tau > 0:
+        raise ValueError(f"{name} must be positive; got {tau}")
+    return tau
+
+
 def logmeanexp(t: Tensor, dim: int | None = None) -> Tensor:
     r"""Stable :math:`\log \frac{1}{n}\sum_i e^{t_i}` over all entries (or along ``dim``).
 
@@ -116,8 +130,7 @@ def update_log_ema(log_ema: Tensor | None, marginal: Tensor, rate: float) -> Ten
     >>> float(update_log_ema(None, torch.zeros(4), 0.1))
     0.0
     """
-    if not 0.0 < rate <= 1.0:
-        raise ValueError(f"rate must be in (0, 1]; got {rate}")
+    check_rate(rate, "rate")
     batch = logmeanexp(marginal.detach())
     if log_ema is None or rate == 1.0:
         return batch
@@ -252,8 +265,7 @@ def smile(joint: Tensor, marginal: Tensor, tau: float = 5.0) -> Tensor:
     The value is the clipped DV (lower variance, biased at high MI); the gradient is that of the
     :func:`js` objective, as in the original method.
     """
-    if tau <= 0:
-        raise ValueError(f"tau must be positive; got {tau}")
+    check_tau(tau, "tau")
     value = joint.mean() - logmeanexp(torch.clamp(marginal, -tau, tau))
     objective = js(joint, marginal)
     return objective + (value - objective).detach()

@@ -42,6 +42,7 @@ import torch
 from torch import nn
 
 from . import exceptions as W
+from ._sklearn import SklearnTagsMixin
 from ._validation import check_choice, check_pair, column_names, drop_constant
 from .critics import ACTIVATIONS, CRITICS, GaussianCritic, ResidualCritic, make_critic
 from .objectives import (
@@ -216,6 +217,12 @@ def _make_config(method: str, critic: CriticSpec, kwargs: dict[str, Any]) -> Est
     return EstimatorConfig(method=method, critic=name, **kwargs)
 
 
+def _readout_seed(seed: int, fold: int) -> int:
+    """Seed of the marginal pairs of fold ``fold``'s final read-out (other pairs than the ones
+    checkpoint selection used)."""
+    return seed + 104_729 * (fold + 1)
+
+
 def _split(n: int, test_size: float, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Random train / held-out fold A / held-out fold B indices."""
     perm = np.random.default_rng(seed).permutation(n)
@@ -225,7 +232,7 @@ def _split(n: int, test_size: float, seed: int) -> tuple[np.ndarray, np.ndarray,
     return perm[:n_train], perm[n_train : n_train + half], perm[n_train + half :]
 
 
-class NeuralEstimator:
+class NeuralEstimator(SklearnTagsMixin):
     """A neural MI estimator (scikit-learn style). See the module docstring for what ``fit`` does.
 
     Args:
@@ -462,7 +469,7 @@ class NeuralEstimator:
             module.eval()
             # at most ~EVAL_PAIRS marginal pairs per fold: more shifts add nothing once n is large
             shifts = max(4, min(cfg.eval_shifts, EVAL_PAIRS // max(1, xf.shape[0])))
-            evals.append(module.evaluate(xf, yf, n_shifts=shifts, batch_size=batch))
+            evals.append(module.evaluate(xf, yf, n_shifts=shifts, batch_size=batch, seed=_readout_seed(cfg.seed, k)))
         sizes = np.array([e.n for e in evals], dtype=float)
         w = sizes / sizes.sum()
         value = float(sum(wk * e.value for wk, e in zip(w, evals)))
@@ -617,7 +624,9 @@ class NeuralEstimator:
         xa, ya = xa[:, self.keep_x_], ya[:, self.keep_y_]
         xt = torch.as_tensor(self.transform_x_(xa), dtype=torch.float32, device=self.device_)
         yt = torch.as_tensor(self.transform_y_(ya), dtype=torch.float32, device=self.device_)
-        ev = self.module_.evaluate(xt, yt, n_shifts=self.config.eval_shifts, batch_size=self.batch_size_)
+        # the same marginal pairs for the same rows every time: repeatable, and read() == score()
+        seed = _readout_seed(self.config.seed, 2)
+        ev = self.module_.evaluate(xt, yt, n_shifts=self.config.eval_shifts, batch_size=self.batch_size_, seed=seed)
         return replace(
             self.result_,
             mi=max(0.0, ev.value),

@@ -45,6 +45,7 @@ from scipy.spatial import cKDTree
 from scipy.special import digamma
 
 from neuralmi._validation import check_choice, check_pair, check_positive_int, drop_constant
+from neuralmi._sklearn import SklearnTagsMixin
 from neuralmi.exceptions import ConstantColumnWarning, DependentColumnsWarning, TiedSamplesWarning
 
 __all__ = [
@@ -786,7 +787,7 @@ def binned_mi(
 _E = TypeVar("_E", bound="_MIEstimator")
 
 
-class _MIEstimator:
+class _MIEstimator(SklearnTagsMixin):
     """Base of the class twins: ``fit(x, y) -> self`` stores the estimate in ``mi_`` (nats)."""
 
     _mi: float | None = None
@@ -800,9 +801,19 @@ class _MIEstimator:
             raise AttributeError(f"{type(self).__name__} is not fitted yet; call fit(x, y) first")
         return self._mi
 
-    def get_params(self) -> dict[str, Any]:
-        """The constructor arguments, as a dict."""
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The constructor arguments, as a dict (``deep`` is accepted for scikit-learn)."""
         raise NotImplementedError
+
+    def set_params(self: _E, **params: Any) -> _E:
+        """Change constructor arguments (validated as in the constructor); returns ``self``.
+        With :meth:`get_params` this makes ``sklearn.base.clone`` work."""
+        current = self.get_params()
+        unknown = sorted(set(params) - set(current))
+        if unknown:
+            raise ValueError(f"invalid parameter(s) {', '.join(unknown)} for {type(self).__name__}; valid: {', '.join(current) or 'none'}")
+        type(self).__init__(self, **{**current, **params})
+        return self
 
     def _estimate(self, x: Any, y: Any) -> float | tuple[float, float]:
         raise NotImplementedError
@@ -838,7 +849,7 @@ class KSG(_MIEstimator):
         self.jitter = _check_nonneg_float(jitter, "jitter")
         self.seed = _check_seed(seed)
 
-    def get_params(self) -> dict[str, Any]:
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
         return {
             "k": self.k,
             "variant": self.variant,
@@ -869,7 +880,7 @@ class KSGLNC(_MIEstimator):
         self.jitter = _check_nonneg_float(jitter, "jitter")
         self.seed = _check_seed(seed)
 
-    def get_params(self) -> dict[str, Any]:
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
         return {
             "k": self.k,
             "alpha": self.alpha,
@@ -885,7 +896,7 @@ class KSGLNC(_MIEstimator):
 class GaussianMI(_MIEstimator):
     """Class twin of :func:`gaussian_mi`; ``GaussianMI().fit(x, y).mi_``."""
 
-    def get_params(self) -> dict[str, Any]:
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
         return {}
 
     def _estimate(self, x: Any, y: Any) -> tuple[float, float]:
@@ -904,7 +915,7 @@ class BinnedMI(_MIEstimator):
             raise TypeError(f"miller_madow must be a bool; got {type(miller_madow).__name__}")
         self.miller_madow = bool(miller_madow)
 
-    def get_params(self) -> dict[str, Any]:
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
         return {"bins": self.bins, "strategy": self.strategy, "miller_madow": self.miller_madow}
 
     def _estimate(self, x: Any, y: Any) -> float:

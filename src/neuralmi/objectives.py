@@ -100,10 +100,8 @@ class Evaluation:
 def check_bound_options(ema_rate: float, smile_tau: float, remine_weight: float) -> None:
     """Validate the settings of a bound (shared by :class:`MutualInformation` and the estimators'
     configuration); raise a ValueError naming the first bad one."""
-    if not 0.0 < ema_rate <= 1.0:
-        raise ValueError(f"ema_rate must be in (0, 1]; got {ema_rate}")
-    if not smile_tau > 0:
-        raise ValueError(f"smile_tau must be positive; got {smile_tau}")
+    bounds.check_rate(ema_rate, "ema_rate")
+    bounds.check_tau(smile_tau, "smile_tau")
     if not remine_weight >= 0:
         raise ValueError(f"remine_weight must be >= 0; got {remine_weight}")
 

@@ -62,6 +62,13 @@ class MIResult:
     warnings: tuple[str, ...] = ()
 
     @property
+    def interval_covers(self) -> str:
+        """What the interval :meth:`ci` accounts for, in a few words (printed beside it)."""
+        if self.n_train > 0:
+            return "held-out sampling noise only, not the bound's gap to the truth nor retraining"
+        return "asymptotic sampling noise only, not the estimator's bias"
+
+    @property
     def bits(self) -> float:
         """The estimate in bits."""
         return self.mi / LN2
@@ -88,6 +95,7 @@ class MIResult:
             "bits": self.bits,
             "stderr": self.stderr,
             "ci95": list(self.ci(0.95)) if self.stderr is not None else None,
+            "ci_covers": self.interval_covers if self.stderr is not None else None,
             "method": self.method,
             "config": self.config,
             "history": self.history,
@@ -112,7 +120,7 @@ class MIResult:
             lo, hi = self.ci(0.95)
             s = (
                 f"I(X;Y) = {self.mi:.4f} ± {self.stderr:.4f} nats, 95% CI [{lo:.4f}, {hi:.4f}] "
-                f"({self.bits:.4f} bits) [{self.method}]"
+                f"({self.bits:.4f} bits) [{self.method}]\n  the interval covers {self.interval_covers}"
             )
         for w in self.warnings:
             s += f"\n  warning: {w}"
