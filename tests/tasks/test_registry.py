@@ -122,3 +122,21 @@ def test_register_and_unregister() -> None:
         tasks.unregister("test-registry-gauss")
     with pytest.raises(TypeError):
         tasks.register("gauss")  # type: ignore[arg-type]
+
+
+def test_any_object_with_the_task_protocol_can_be_registered() -> None:
+    # the registry types against neuralmi.interface.Task, not the base class
+    import numpy as np
+
+    class MyTask:
+        name, dim_x, dim_y, mi = "test-registry-duck", 1, 1, 0.0
+
+        def sample(self, n: int, seed: int = 0):
+            rng = np.random.default_rng(seed)
+            return rng.standard_normal((n, 1)), rng.standard_normal((n, 1))
+
+    task = MyTask()
+    try:
+        assert tasks.register(task) is task and tasks.get("test-registry-duck") is task
+    finally:
+        tasks.unregister("test-registry-duck")

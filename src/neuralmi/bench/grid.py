@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from ..interface import Task
 from .methods import DEFAULT_PEERS, NEURAL_METHODS, OUR_METHODS, BenchError, applicable
 from .peers import _SETUP_HINT, PeersProcess
 from .store import ResultStore
@@ -415,7 +416,7 @@ class _Progress:
             self.bar.close()
 
 
-def _make_row(task: Any, n: int, method: str, library: str, seed: int, out: dict[str, Any]) -> dict[str, Any]:
+def _make_row(task: Task, n: int, method: str, library: str, seed: int, out: dict[str, Any]) -> dict[str, Any]:
     truth = float(task.mi)
     est = out.get("estimate")
     if est is not None and not math.isfinite(est):

@@ -26,6 +26,7 @@ import difflib
 import fnmatch
 from collections.abc import Callable
 
+from neuralmi.interface import Task as TaskProtocol
 from neuralmi.tasks.base import Task
 from neuralmi.tasks.gaussian import CorrelatedGaussian, dense_gaussian, sparse_gaussian
 from neuralmi.tasks.mixture import DiscreteContinuous, bimodal_gaussian
@@ -85,7 +86,7 @@ def _benchmark_factories() -> list[Callable[[], Task]]:
     ]
 
 
-_TASKS: dict[str, Task] = {}
+_TASKS: dict[str, TaskProtocol] = {}
 _BUILT = False
 #: names of the pre-registered benchmark suite (filled on first use of the registry)
 BENCHMARK: list[str] = []
@@ -104,15 +105,21 @@ def _ensure_built() -> None:
     _BUILT = True
 
 
-def register(task: Task, overwrite: bool = False) -> Task:
+def register(task: TaskProtocol, overwrite: bool = False) -> TaskProtocol:
     """Add ``task`` under ``task.name``; returns it.
 
+    Any object with the :class:`neuralmi.interface.Task` protocol (``name``, ``dim_x``,
+    ``dim_y``, ``mi``, ``sample(n, seed)``) can be registered, e.g. to run ``neuralmi bench`` on
+    a distribution of one's own; it need not subclass :class:`~neuralmi.tasks.Task`.
+
     Raises:
-        TypeError: not a :class:`Task`.
+        TypeError: not a task (the protocol's attributes are missing).
         ValueError: the name is taken and ``overwrite`` is false.
     """
-    if not isinstance(task, Task):
-        raise TypeError(f"can only register neuralmi Task objects; got {type(task).__name__}")
+    if not isinstance(task, TaskProtocol):
+        raise TypeError(
+            f"can only register tasks (name, dim_x, dim_y, mi, sample(n, seed)); got {type(task).__name__}"
+        )
     _ensure_built()
     if task.name in _TASKS and not overwrite:
         raise ValueError(f"a task named {task.name!r} is already registered (pass overwrite=True)")
@@ -139,7 +146,7 @@ def names(pattern: str | None = None) -> list[str]:
     return found if pattern is None else [n for n in found if fnmatch.fnmatchcase(n, pattern)]
 
 
-def get(name: str) -> Task:
+def get(name: str) -> TaskProtocol:
     """The registered task called ``name``.
 
     Raises:
