@@ -735,7 +735,16 @@ def _baseline(x: Any, y: Any, method: str, options: dict[str, Any]) -> MIResult:
     )
 
 
-def estimate(x: Any, y: Any, method: str = "mine", critic: CriticSpec = "auto", **options: Any) -> MIResult:
+def estimate(
+    x: Any,
+    y: Any,
+    method: str = "mine",
+    critic: CriticSpec = "auto",
+    *,
+    z: Any = None,
+    discrete: str | None = None,
+    **options: Any,
+) -> MIResult:
     """Estimate I(X; Y) in nats from paired samples, with an error bar and diagnostics.
 
     Args:
@@ -761,6 +770,14 @@ def estimate(x: Any, y: Any, method: str = "mine", critic: CriticSpec = "auto", 
     """
     if not isinstance(method, str):
         raise TypeError(f"method must be a string; got {type(method).__name__}")
+    if z is not None:  # conditional MI I(X; Y | Z): see neuralmi.conditional
+        from .conditional import estimate_conditional
+
+        return estimate_conditional(x, y, z, method=method, critic=critic, discrete=discrete, **options)
+    if discrete is not None:  # a discrete side: see neuralmi.discrete
+        from .discrete import estimate_discrete
+
+        return estimate_discrete(x, y, discrete=discrete, method=method, critic=critic, **options)
     if method in BASELINE_METHODS:
         return _baseline(x, y, method, options)
     check_choice(method, "method", (*NEURAL_METHODS, *BASELINE_METHODS))
