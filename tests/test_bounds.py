@@ -322,3 +322,43 @@ def test_tuba_per_sample_baseline_pairs_each_score_with_its_own_y() -> None:
     # a constant baseline at its optimum log E[e^T] gives DV
     opt = bounds.logmeanexp(marginal)
     assert torch.isclose(bounds.tuba(joint, marginal, opt), bounds.dv(joint, marginal))
+
+
+# ------------------------------------------------------------------ CLUB (an upper bound)
+
+
+def test_club_value_by_hand_and_no_exponential() -> None:
+    joint, marginal = torch.tensor([-1.0, -3.0]), torch.tensor([[-2.0, -6.0], [-4.0, -8.0]])
+    assert float(bounds.club(joint, marginal)) == pytest.approx(-2.0 - (-5.0))
+    # plain means of log-densities: huge magnitudes stay finite (nothing is exponentiated)
+    big = bounds.club(torch.tensor([-1.0]), torch.tensor([-1e30, -3e30]))
+    assert torch.isfinite(big) and float(big) == pytest.approx(2e30, rel=1e-6)
+
+
+@pytest.mark.parametrize("rho", [0.3, 0.8])
+def test_club_with_the_true_conditional_is_above_the_mi_of_a_gaussian_pair(rho: float) -> None:
+    # X, Y standard normal per coordinate with correlation rho, d pairs: I = -d/2 log(1 - rho^2).
+    # With q = p(y|x), E_marg[log p(y|x)] - E_joint[...] = d rho^2 / (1 - rho^2): CLUB exceeds the
+    # MI by the lautum information KL(P_X x P_Y || P_XY) and equals that closed form.
+    d, n = 2, 20_000
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(n, d, generator=g, dtype=torch.float64)
+    y = rho * x + math.sqrt(1 - rho**2) * torch.randn(n, d, generator=g, dtype=torch.float64)
+    var = 1 - rho**2
+
+    def log_p(xx: torch.Tensor, yy: torch.Tensor) -> torch.Tensor:
+        return (-0.5 * (yy - rho * xx) ** 2 / var - 0.5 * math.log(2 * math.pi * var)).sum(dim=1)
+
+    joint = log_p(x, y)
+    marginal = torch.stack([log_p(x, y.roll(k, dims=0)) for k in (1, 7, 101, 999)])
+    value = float(bounds.club(joint, marginal))
+    truth = -d / 2 * math.log(1 - rho**2)
+    expected = d * rho**2 / (1 - rho**2)
+    assert value > truth
+    assert value == pytest.approx(expected, rel=0.05)
+    # the lower bounds on the same true log-ratio sit below the truth (DV with the optimal critic)
+    log_ratio_joint = joint + 0.5 * (y**2).sum(1) + d / 2 * math.log(2 * math.pi)
+    log_ratio_marg = marginal + 0.5 * (torch.stack([y.roll(k, dims=0) for k in (1, 7, 101, 999)]) ** 2).sum(-1) + d / 2 * math.log(
+        2 * math.pi
+    )
+    assert float(bounds.dv(log_ratio_joint, log_ratio_marg)) < value

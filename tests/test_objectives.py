@@ -478,3 +478,93 @@ def test_minee_evaluation_reports_each_divergence_for_selection() -> None:
     assert math.isclose(ev.criterion, sum(ev.parts.values()))
     for prefix in ev.parts:
         assert any(k.startswith(prefix) for k in mi.state_dict())
+
+
+# ------------------------------------------------------------------ CLUB: an upper bound with a Gaussian q(y|x)
+
+
+def test_gaussian_conditional_log_prob_and_pair_scores() -> None:
+    from neuralmi.objectives import GaussianConditional
+
+    torch.manual_seed(0)
+    q = GaussianConditional(3, 2, hidden=(8, 8)).double()
+    g = torch.Generator().manual_seed(1)
+    x, y = torch.randn(5, 3, generator=g, dtype=torch.float64), torch.randn(4, 2, generator=g, dtype=torch.float64)
+    mu, log_var = q.params(x)
+    ref = torch.distributions.Normal(mu[:, None, :], torch.exp(0.5 * log_var)[:, None, :]).log_prob(y[None, :, :]).sum(-1)
+    assert torch.allclose(q.pair_scores(x, y), ref, atol=1e-10)
+    assert torch.allclose(q(x[:4], y), ref[torch.arange(4), torch.arange(4)], atol=1e-10)
+    assert torch.allclose(q.log_prob(x[:4], y), q(x[:4], y))
+    # the log-variance is soft-bounded
+    with torch.no_grad():
+        q.log_var.bias.fill_(1e6)
+    assert float(q.params(x)[1].detach().max()) <= q.max_log_var
+
+
+def test_club_value_objective_and_rejected_critics() -> None:
+    mi = MutualInformation(2, 2, method="club", hidden=(8,), marginal="pairs", seed=0).double()
+    x, y = _data()
+    s = pair_scores(mi.critic, x, y).detach()
+    joint = mi.critic(x, y).detach()
+    expected = float(bounds.club(joint, bounds.offdiagonal(s)))
+    assert float(mi(x, y).detach()) == pytest.approx(expected, rel=1e-9)
+    # the conditional is fitted by likelihood: the critic loss is minus the mean log q(y|x), not -CLUB
+    loss, value = mi.critic_loss(x, y, with_value=True)
+    assert float(loss.detach()) == pytest.approx(-float(joint.mean()), rel=1e-12)
+    assert float(value) == pytest.approx(expected, rel=1e-9)
+    with pytest.raises(TypeError, match="conditional density"):
+        MutualInformation(2, 2, method="club", critic=ProductCritic(2, [0.5, 0.5]))
+    with pytest.raises(ValueError, match="conditional density"):
+        MutualInformation(2, 2, method="club", critic="separable")
+
+
+def test_club_evaluate_with_every_pair_and_its_influence() -> None:
+    mi = MutualInformation(2, 2, method="club", hidden=(8,), seed=0).double()
+    x, y = _data(n=12)
+    _all_rolls(mi)
+    ev = mi.evaluate(x, y, n_shifts=11)
+    s = pair_scores(mi.critic, x, y).detach()
+    exact = float(bounds.club(s.diagonal(), bounds.offdiagonal(s)))
+    assert ev.value == pytest.approx(exact, rel=1e-9)
+    # checkpoint selection reads the held-out log-likelihood, never the upper bound
+    assert ev.score == pytest.approx(float(s.diagonal().mean()), rel=1e-9) and ev.criterion == ev.score
+    # influence: the exact first-order change of the value when one sample's weight changes
+    assert abs(float(ev.influence.sum())) < 1e-8 and math.isfinite(ev.stderr)
+    i, eps = 3, 1e-6
+    w = torch.full((12,), 1.0 / 12, dtype=torch.float64)
+    w[i] += eps
+    w = w / w.sum()
+    pair_w = w[:, None] * w[None, :]
+    pair_w.fill_diagonal_(0.0)
+    perturbed = float((w * s.diagonal()).sum() - (pair_w * s).sum() / pair_w.sum())
+    # moving weight eps/(1+eps) onto sample i changes the value by influence_i per unit of eps
+    assert (perturbed - exact) / eps == pytest.approx(float(ev.influence[i]), rel=1e-3, abs=1e-7)
+
+
+def test_club_trained_on_a_gaussian_pair_is_above_the_truth_and_near_its_true_conditional_value() -> None:
+    # Y = rho X + sqrt(1 - rho^2) noise, d pairs. True MI -d/2 log(1 - rho^2); CLUB with the
+    # true conditional is d rho^2 / (1 - rho^2) (the MI plus the lautum information).
+    rho, d, n = 0.6, 2, 4000
+    torch.manual_seed(0)
+    g = torch.Generator().manual_seed(5)
+    x = torch.randn(n, d, generator=g)
+    y = rho * x + math.sqrt(1 - rho**2) * torch.randn(n, d, generator=g)
+    mi = MutualInformation(d, d, method="club", hidden=(16,), seed=0)
+    from neuralmi.training import Adam  # torch.optim's first use imports torch._dynamo (seconds)
+
+    opt = Adam(list(mi.parameters()), lr=1e-2)
+    for step in range(300):
+        idx = torch.randint(0, 3000, (256,), generator=g)
+        opt.zero_grad()
+        mi.critic_loss(x[idx], y[idx]).backward()
+        opt.step()
+    mi.eval()
+    ev = mi.evaluate(x[3000:], y[3000:], seed=0)
+    truth = -d / 2 * math.log(1 - rho**2)
+    with_true_q = d * rho**2 / (1 - rho**2)
+    assert ev.value > truth + 4 * ev.stderr
+    assert ev.value == pytest.approx(with_true_q, abs=0.15)
+    # the held-out log-likelihood (the selection score) is close to the true conditional's, on the same samples
+    var = 1 - rho**2
+    true_ll = float((-0.5 * (y[3000:] - rho * x[3000:]) ** 2 / var - 0.5 * math.log(2 * math.pi * var)).sum(1).mean())
+    assert true_ll - 0.05 < ev.score < true_ll + 0.01

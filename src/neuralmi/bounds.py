@@ -42,6 +42,7 @@ __all__ = [
     "smile",
     "minee",
     "remine_penalty",
+    "club",
 ]
 
 
@@ -301,3 +302,39 @@ def remine_penalty(marginal: Tensor, weight: float = 0.1, target: float = 0.0) -
     2.0
     """
     return weight * (logmeanexp(marginal) - target) ** 2
+
+
+def club(joint: Tensor, marginal: Tensor) -> Tensor:
+    r"""CLUB (Cheng et al. 2020): a contrastive log-ratio **upper** bound, from conditional
+    log-densities rather than critic scores.
+
+    .. math:: I_{CLUB} = \mathbb{E}_{P_{XY}}[\log q(y \mid x)] - \mathbb{E}_{P_X \otimes P_Y}[\log q(y \mid x)]
+
+    ``joint`` holds :math:`\log q(y_i \mid x_i)` on paired samples, shape ``(B,)``; ``marginal``
+    holds :math:`\log q(y \mid x)` on pairs from the product of the marginals (shuffled or all
+    off-diagonal pairs), any shape (flattened). Plain means, no exponential: the value has low
+    variance, and its gradient is unbiased.
+
+    With the true conditional :math:`q = p(y \mid x)` it is an upper bound:
+    :math:`I_{CLUB} = I(X; Y) + \mathrm{KL}(P_X \otimes P_Y \,\|\, P_{XY}) \ge I(X; Y)`
+    (the gap is the lautum information; for a Gaussian pair of correlation :math:`\rho` it is
+    :math:`\rho^2 / (1 - \rho^2)` against :math:`I = -\tfrac12\log(1 - \rho^2)`, about twice
+    the MI when the dependence is weak). With a variational :math:`q` trained by maximum
+    likelihood it stays an upper bound as long as :math:`q` is close to :math:`p(y \mid x)`
+    (precisely: when :math:`\mathrm{KL}(p(x, y) \| q(y|x) p(x)) \le \mathrm{KL}(p(x)p(y) \| q(y|x) p(x))`),
+    so train ``q`` on the likelihood (``joint.mean()``), not on this value. It is the bound to
+    *minimise* MI with: minimising a lower bound (:func:`dv`, :func:`infonce`, ...) does not bound
+    the information from above (Poole et al. 2019).
+
+    Args:
+        joint: ``(B,)`` conditional log-densities of paired samples.
+        marginal: conditional log-densities of product-of-marginal pairs, any shape.
+
+    Returns:
+        Scalar tensor, nats (can be below zero when ``q`` is poor).
+
+    >>> import torch
+    >>> float(club(torch.tensor([-1.0, -1.0]), torch.tensor([-2.0, -4.0])))
+    2.0
+    """
+    return joint.mean() - marginal.mean()

@@ -34,9 +34,18 @@ from torch import Tensor, nn
 
 from . import bounds
 from ._validation import check_choice
-from .critics import make_critic, pair_scores
+from .critics import ACTIVATIONS, make_critic, mlp, pair_scores
 
-__all__ = ["METHODS", "MARGINALS", "DEFAULT_HIDDEN", "DEFAULT_EVAL_SHIFTS", "Evaluation", "MutualInformation", "check_bound_options"]
+__all__ = [
+    "METHODS",
+    "MARGINALS",
+    "DEFAULT_HIDDEN",
+    "DEFAULT_EVAL_SHIFTS",
+    "Evaluation",
+    "GaussianConditional",
+    "MutualInformation",
+    "check_bound_options",
+]
 
 #: The bounds a :class:`MutualInformation` can optimise, with a one-line description each.
 METHODS: dict[str, str] = {
@@ -48,6 +57,7 @@ METHODS: dict[str, str] = {
     "smile": "JS training, DV value with marginal scores clipped to [-tau, tau] (Song & Ermon 2020)",
     "tuba": "TUBA with a learned constant baseline (Poole et al. 2019)",
     "minee": "MI-NEE: three DV divergences against a Gaussian product reference (Chan et al. 2019)",
+    "club": "CLUB: an UPPER bound from a Gaussian q(y|x) fitted by likelihood, for minimising MI (Cheng et al. 2020)",
 }
 
 MARGINALS = ("shuffle", "pairs")
@@ -61,7 +71,7 @@ DEFAULT_EVAL_SHIFTS = 64
 
 @dataclass(frozen=True)
 class Evaluation:
-    """A bound evaluated on a sample, with each sample's influence on the value.
+    r"""A bound evaluated on a sample, with each sample's influence on the value.
 
     Attributes:
         value: the method's estimate in nats (what is reported).
@@ -72,7 +82,10 @@ class Evaluation:
             value and MI-NEE's difference of divergences are not lower bounds (a critic can
             raise them by being wrong), so their checkpoints are ranked by a quantity that is:
             SMILE by the NWJ bound of ``T + 1`` (its JS-trained critic's own bound), MI-NEE by
-            the sum of its three held-out DV divergence bounds (its training objective).
+            the sum of its three held-out DV divergence bounds (its training objective). CLUB's
+            value is an upper bound, so its checkpoints are ranked by the held-out mean
+            log-likelihood of its conditional, :math:`\mathbb{E}[\log q(y|x)]` (its training
+            objective), never by the bound itself.
         parts: MI-NEE only: each divergence's held-out DV bound, keyed by the state-dict prefix
             of its critic (``"critic."``, ``"critic_x."``, ``"critic_y."``), so that the training
             loop keeps each critic at its own best checkpoint (each D is a supremum of its own).
@@ -125,14 +138,91 @@ class _MarginalCritic(nn.Module):
         return self.net(x).squeeze(-1)
 
 
+class GaussianConditional(nn.Module):
+    r"""A variational conditional density :math:`q(y \mid x) = \mathcal N(y;\ \mu(x),\ \mathrm{diag}\, e^{v(x)})`
+    for CLUB: an MLP trunk on ``x`` (widths ``hidden``) with a mean head :math:`\mu` and a
+    log-variance head :math:`v`, each linear.
+
+    ``forward(x, y)`` (and :meth:`log_prob`) return :math:`\log q(y_i \mid x_i)`, shape
+    ``(B,)``, in nats; :meth:`pair_scores` returns all ``(B_x, B_y)`` pairs
+    :math:`\log q(y_j \mid x_i)` without materialising ``B_x B_y`` copies of ``y``. The
+    log-variance is soft-bounded to :math:`(-v_{max}, v_{max})` (``max_log_var``, default 15)
+    by :math:`v_{max}\tanh(\cdot / v_{max})`, so a confident fit cannot overflow the precision;
+    it starts near 0 (unit variance).
+
+    Example:
+        >>> import torch
+        >>> q = GaussianConditional(3, 2, hidden=(8,))
+        >>> q(torch.randn(5, 3), torch.randn(5, 2)).shape, q.pair_scores(torch.randn(5, 3), torch.randn(4, 2)).shape
+        (torch.Size([5]), torch.Size([5, 4]))
+    """
+
+    def __init__(
+        self,
+        dim_x: int,
+        dim_y: int,
+        hidden: Sequence[int] = DEFAULT_HIDDEN,
+        activation: str = "relu",
+        max_log_var: float = 15.0,
+    ) -> None:
+        super().__init__()
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"unknown activation {activation!r}; choose one of {', '.join(ACTIVATIONS)}")
+        if not max_log_var > 0:
+            raise ValueError(f"max_log_var must be positive; got {max_log_var}")
+        self.dim_x, self.dim_y = int(dim_x), int(dim_y)
+        hidden = tuple(int(h) for h in hidden)
+        if hidden:
+            self.trunk: nn.Module = nn.Sequential(mlp(self.dim_x, hidden[:-1], hidden[-1], activation), ACTIVATIONS[activation]())
+            width = hidden[-1]
+        else:
+            self.trunk = nn.Identity()
+            width = self.dim_x
+        self.mean = nn.Linear(width, self.dim_y)
+        self.log_var = nn.Linear(width, self.dim_y)
+        self.max_log_var = float(max_log_var)
+
+    def params(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        r"""``(mean, log_var)`` of :math:`q(\cdot \mid x)`, each ``(B, dim_y)``."""
+        h = self.trunk(x)
+        v = self.max_log_var * torch.tanh(self.log_var(h) / self.max_log_var)
+        return self.mean(h), v
+
+    def log_prob(self, x: Tensor, y: Tensor) -> Tensor:
+        r""":math:`\log q(y_i \mid x_i)`, shape ``(B,)`` (nats)."""
+        mu, v = self.params(x)
+        return -0.5 * (((y - mu) ** 2) * torch.exp(-v) + v + math.log(2 * math.pi)).sum(dim=-1)
+
+    def forward(self, x: Tensor, y: Tensor) -> Tensor:
+        return self.log_prob(x, y)
+
+    def pair_scores(self, x: Tensor, y: Tensor) -> Tensor:
+        r"""``S[i, j] = log q(y_j | x_i)``, shape ``(B_x, B_y)``, by three matrix products.
+
+        The square is expanded (:math:`\sum_d p_{id}(y_{jd} - \mu_{id})^2` with precisions
+        :math:`p`), which loses digits in float32 when a pair fits well; use :meth:`log_prob`
+        for paired samples (the objective does)."""
+        mu, v = self.params(x)
+        prec = torch.exp(-v)
+        quad = prec @ (y * y).T - 2.0 * (mu * prec) @ y.T + (mu * mu * prec).sum(dim=1, keepdim=True)
+        norm = (v.sum(dim=1, keepdim=True) + self.dim_y * math.log(2 * math.pi))
+        return -0.5 * (quad.clamp_min(0.0) + norm)
+
+
 class MutualInformation(nn.Module):
-    r"""A differentiable, trainable MI lower bound :math:`\hat I(X; Y)` in nats.
+    r"""A differentiable, trainable MI bound :math:`\hat I(X; Y)` in nats: a lower bound for
+    every method but ``"club"``, which is an upper bound (the one to minimise MI with).
 
     Args:
         dim_x, dim_y: dimensions of ``x`` and ``y`` (flattened).
         method: one of :data:`METHODS`.
         critic: ``"concat"``, ``"separable"``, ``"bilinear"`` or any ``nn.Module`` with
             ``forward(x, y) -> (B,)`` scores (optionally ``pair_scores(x, y) -> (B, B)``).
+            With ``method="club"`` the critic is a conditional density, not a score:
+            ``"conditional"`` (or the default name, ``"concat"``) builds a
+            :class:`GaussianConditional` :math:`q(y|x)` with widths ``hidden``; a module must
+            define ``log_prob(x, y)`` and return the same from ``forward`` (score critics are a
+            ``TypeError``: CLUB needs a normalised density).
         hidden, activation, embed_dim: architecture of a critic built by name.
         marginal: ``"shuffle"`` pairs each ``x_i`` with one shuffled ``y`` (B marginal scores);
             ``"pairs"`` uses all ``B(B-1)`` off-diagonal pairs. InfoNCE always uses all pairs.
@@ -178,7 +268,9 @@ class MutualInformation(nn.Module):
         self.smile_tau = float(smile_tau)
         self.remine_weight = float(remine_weight)
         self.remine_target = float(remine_target)
-        if isinstance(critic, nn.Module):
+        if self.method == "club":
+            self.critic = self._club_conditional(critic, hidden, activation)
+        elif isinstance(critic, nn.Module):
             self.critic = critic
         elif isinstance(critic, str):
             self.critic = make_critic(critic, self.dim_x, self.dim_y, hidden, activation, embed_dim)
@@ -200,6 +292,25 @@ class MutualInformation(nn.Module):
         self._gen = torch.Generator()
         if seed is not None:
             self._gen.manual_seed(int(seed))
+
+    def _club_conditional(self, critic: str | nn.Module, hidden: Sequence[int], activation: str) -> nn.Module:
+        """CLUB's variational conditional q(y|x): built by name, or a module that is a density."""
+        if isinstance(critic, str):
+            if critic not in ("conditional", "concat"):
+                raise ValueError(
+                    f"method 'club' needs a conditional density q(y|x), not the score critic {critic!r}: "
+                    "pass critic='conditional' (a GaussianConditional) or a module with log_prob(x, y)"
+                )
+            return GaussianConditional(self.dim_x, self.dim_y, hidden, activation)
+        if isinstance(critic, nn.Module):
+            if not callable(getattr(critic, "log_prob", None)):
+                raise TypeError(
+                    f"method 'club' needs a conditional density q(y|x) as its critic (an nn.Module with "
+                    f"log_prob(x, y), forward returning the same, e.g. objectives.GaussianConditional); "
+                    f"got {type(critic).__name__}, a score critic, whose scores are not normalised"
+                )
+            return critic
+        raise TypeError(f"critic must be a name or an nn.Module; got {type(critic).__name__}")
 
     # ------------------------------------------------------------------ sampling helpers
     def _perm(self, n: int, device: torch.device, gen: torch.Generator | None = None) -> Tensor:
@@ -282,9 +393,21 @@ class MutualInformation(nn.Module):
         r_xy = self.critic(ref_x, ref_y)
         return j_xy, r_xy, self.critic_x(x), self.critic_x(ref_x), self.critic_y(y), self.critic_y(ref_y)
 
+    def _club_terms(self, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+        """CLUB's ``log q(y_i|x_i)`` ``(B,)`` (exact, from ``forward``) and its marginal
+        log-densities: one shuffled ``y`` per ``x``, or all ``B(B-1)`` off-diagonal pairs."""
+        joint = self.critic(x, y)
+        if self.marginal == "pairs":
+            return joint, bounds.offdiagonal(pair_scores(self.critic, x, y))
+        return joint, self.critic(x, y[self._perm(x.shape[0], x.device)])
+
     def _objective(self, x: Tensor, y: Tensor, update_state: bool) -> tuple[Tensor, Tensor]:
         """(training objective to maximise, bound value carrying the training gradient)."""
         m = self.method
+        if m == "club":
+            # q is fitted by maximum likelihood (its objective); the value is the upper bound
+            joint, marg = self._club_terms(x, y)
+            return joint.mean(), bounds.club(joint, marg)
         if m == "minee":
             # each divergence is a supremum of its own: train all three critics upwards, and
             # report the difference D(XY) - D(X) - D(Y)
@@ -379,6 +502,8 @@ class MutualInformation(nn.Module):
             return self._evaluate_infonce(x, y, batch_size, gen)
         if self.method == "minee":
             return self._evaluate_minee(x, y, n_shifts, gen)
+        if self.method == "club":
+            return self._evaluate_club(x, y, n_shifts, gen)
         joint = _cpu64(self._chunked(x, y))
         cols, perms = [], []
         for _ in range(max(1, int(n_shifts))):
@@ -434,6 +559,28 @@ class MutualInformation(nn.Module):
             terms.append(s.diagonal() - bounds.logmeanexp(s, dim=1))
         t = torch.cat(terms)
         return Evaluation(float(t.mean()), (t - t.mean()).numpy(), t.shape[0])
+
+    def _evaluate_club(self, x: Tensor, y: Tensor, n_shifts: int, gen: torch.Generator | None) -> Evaluation:
+        """CLUB on held-out pairs: ``n_shifts`` fixed-point-free permutations give the marginal
+        mean; the influence of sample ``i`` counts its joint term and its share of the marginal
+        mean as an ``x`` (its row) and as a ``y`` (its column). ``score`` is the held-out mean
+        log-likelihood, which checkpoint selection maximises (not the upper bound)."""
+        n = x.shape[0]
+        joint = _cpu64(self._chunked(x, y))
+        cols, perms = [], []
+        for _ in range(max(1, int(n_shifts))):
+            perm = self._perm(n, torch.device("cpu"), gen)
+            cols.append(self._chunked(x, y[perm.to(y.device)]))
+            perms.append(perm)
+        marg = _cpu64(torch.stack(cols, dim=1))  # (n, K): log q(y_perm_k(i) | x_i)
+        jmean, mmean = joint.mean(), marg.mean()
+        row = marg.mean(dim=1)
+        col = torch.zeros(n, dtype=marg.dtype)
+        for k, perm in enumerate(perms):
+            col.index_add_(0, perm, marg[:, k])
+        col = col / len(perms)
+        infl = (joint - jmean) - (row + col - 2.0 * mmean)
+        return Evaluation(float(jmean - mmean), infl.numpy(), n, score=float(jmean))
 
     def _evaluate_minee(self, x: Tensor, y: Tensor, n_ref: int, gen: torch.Generator | None) -> Evaluation:
         n = x.shape[0]
