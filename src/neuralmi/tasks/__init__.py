@@ -13,6 +13,7 @@ True
 """
 
 from neuralmi.tasks.base import Task
+from neuralmi.tasks.beyond_normal import BEYOND_NORMAL
 from neuralmi.tasks.gaussian import (
     CorrelatedGaussian,
     GaussianTask,
@@ -23,15 +24,20 @@ from neuralmi.tasks.gaussian import (
 )
 from neuralmi.tasks.mixture import DiscreteContinuous, GaussianMixture2D, bimodal_gaussian
 from neuralmi.tasks.nonlinear import AdditiveUniform, NonlinearChannel
-from neuralmi.tasks.registry import BENCHMARK, get, names, register, unregister
+from neuralmi.tasks.registry import BENCHMARK, beyond_normal_names, get, names, register, unregister
 from neuralmi.tasks.student import StudentT, student_t_mi_correction
 from neuralmi.tasks.transforms import (
+    Affine,
     Asinh,
     Bijection,
+    GaussianToMixture,
     HalfCube,
     Linear,
     NormalCDF,
+    PlaneSpiral,
+    SineSum,
     Spiral,
+    SwissRoll,
     TransformedTask,
     Wiggly,
     asinh,
@@ -61,6 +67,11 @@ __all__ = [
     "Wiggly",
     "Spiral",
     "Linear",
+    "Affine",
+    "SineSum",
+    "PlaneSpiral",
+    "SwissRoll",
+    "GaussianToMixture",
     "TransformedTask",
     "transform",
     "normal_cdf",
@@ -80,4 +91,6 @@ __all__ = [
     "register",
     "unregister",
     "BENCHMARK",
+    "BEYOND_NORMAL",
+    "beyond_normal_names",
 ]

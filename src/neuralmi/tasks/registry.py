@@ -18,6 +18,11 @@ Naming scheme (every parameter is in the name):
 ``bimodal-shift{s}-rho{ρ}``             :func:`bimodal_gaussian`
 ``classes-k{K}-d{d}-delta{Δ}``          :class:`DiscreteContinuous`
 =====================================  ==========================================================
+
+Also registered: the 40 tasks of benchmark-mi's "Beyond Normal" suite under bmi's own ids
+(``1v1-normal-0.75``, ``multinormal-dense-50-50-0.5``, ...; :mod:`neuralmi.tasks.beyond_normal`),
+listed in :data:`BEYOND_NORMAL` and by :func:`beyond_normal_names`. They are outside
+:data:`BENCHMARK` and :func:`names` (the benchmark's task set is unchanged); :func:`get` finds them.
 """
 
 from __future__ import annotations
@@ -28,13 +33,14 @@ from collections.abc import Callable
 
 from neuralmi.interface import Task as TaskProtocol
 from neuralmi.tasks.base import Task
+from neuralmi.tasks.beyond_normal import BEYOND_NORMAL, beyond_normal_tasks
 from neuralmi.tasks.gaussian import CorrelatedGaussian, dense_gaussian, sparse_gaussian
 from neuralmi.tasks.mixture import DiscreteContinuous, bimodal_gaussian
 from neuralmi.tasks.nonlinear import AdditiveUniform, NonlinearChannel
 from neuralmi.tasks.student import StudentT
 from neuralmi.tasks.transforms import asinh, embed, half_cube, normal_cdf, spiral, wiggly
 
-__all__ = ["get", "names", "register", "unregister", "BENCHMARK"]
+__all__ = ["get", "names", "register", "unregister", "BENCHMARK", "BEYOND_NORMAL", "beyond_normal_names"]
 
 
 def _benchmark_factories() -> list[Callable[[], Task]]:
@@ -105,6 +111,24 @@ def _ensure_built() -> None:
     _BUILT = True
 
 
+_BEYOND: dict[str, Task] = {}
+
+
+def _beyond_normal() -> dict[str, Task]:
+    """benchmark-mi's 40 tasks by name (built on first use)."""
+    if not _BEYOND:
+        _BEYOND.update((task.name, task) for task in beyond_normal_tasks())
+    return _BEYOND
+
+
+def beyond_normal_names(pattern: str | None = None) -> list[str]:
+    """Names of benchmark-mi's "Beyond Normal" suite (:data:`BEYOND_NORMAL`, bmi's task ids), in
+    bmi's order, optionally filtered by an ``fnmatch`` pattern (e.g. ``"multinormal-*"``)."""
+    if pattern is not None and not isinstance(pattern, str):
+        raise TypeError("pattern must be a string or None")
+    return [n for n in BEYOND_NORMAL if pattern is None or fnmatch.fnmatchcase(n, pattern)]
+
+
 def register(task: TaskProtocol, overwrite: bool = False) -> TaskProtocol:
     """Add ``task`` under ``task.name``; returns it.
 
@@ -121,6 +145,8 @@ def register(task: TaskProtocol, overwrite: bool = False) -> TaskProtocol:
             f"can only register tasks (name, dim_x, dim_y, mi, sample(n, seed)); got {type(task).__name__}"
         )
     _ensure_built()
+    if task.name in BEYOND_NORMAL:
+        raise ValueError(f"{task.name!r} is a task of benchmark-mi's suite; choose another name")
     if task.name in _TASKS and not overwrite:
         raise ValueError(f"a task named {task.name!r} is already registered (pass overwrite=True)")
     _TASKS[task.name] = task
@@ -130,7 +156,7 @@ def register(task: TaskProtocol, overwrite: bool = False) -> TaskProtocol:
 def unregister(name: str) -> None:
     """Remove a task added with :func:`register` (benchmark tasks cannot be removed)."""
     _ensure_built()
-    if name in BENCHMARK:
+    if name in BENCHMARK or name in BEYOND_NORMAL:
         raise ValueError(f"{name!r} is part of the benchmark suite and cannot be removed")
     if name not in _TASKS:
         raise ValueError(f"no task named {name!r} is registered")
@@ -155,9 +181,11 @@ def get(name: str) -> TaskProtocol:
     _ensure_built()
     if not isinstance(name, str):
         raise TypeError(f"name must be a string; got {type(name).__name__}")
+    if name in BEYOND_NORMAL:
+        return _beyond_normal()[name]
     try:
         return _TASKS[name]
     except KeyError:
-        close = difflib.get_close_matches(name, list(_TASKS), n=5, cutoff=0.6)
+        close = difflib.get_close_matches(name, [*_TASKS, *BEYOND_NORMAL], n=5, cutoff=0.6)
         hint = f"; did you mean: {', '.join(close)}" if close else "; see neuralmi.tasks.names()"
         raise ValueError(f"unknown task {name!r}{hint}") from None

@@ -18,6 +18,18 @@ Ready bijections (each acts on a sample matrix of shape ``(n, d)``):
 * :class:`Spiral`     ``x -> R(v·|x|²)·x``: a rotation by an angle proportional to the squared
   norm, in the coordinate planes (0,1), (2,3), ...; norm-preserving, inverse ``R(−v·|x|²)``.
 * :class:`Linear`     ``x -> A x`` with ``A`` of full column rank (``rotate``, ``embed``).
+
+Further maps, used to rebuild benchmark-mi's tasks (:mod:`neuralmi.tasks.beyond_normal`):
+
+* :class:`Affine`       ``x -> s·x + t`` coordinatewise (``s != 0``).
+* :class:`SineSum`      ``x -> x + Σ_k a_k·sin(b_k·x + c_k)`` coordinatewise, strictly increasing
+  when ``Σ_k |a_k·b_k| < 1`` (bmi's "wiggly" maps are two such sums).
+* :class:`PlaneSpiral`  ``x -> exp(v·|x|²·G_ij)·x``: the rotation by ``v·|x|²`` in the single
+  coordinate plane (i, j) (bmi's spiral, whose generator is ``so_generator(n, i, j)``).
+* :class:`SwissRoll`    ``u ∈ (0, 1) -> (t·cos t, t·sin t)/21`` with ``t = 1.5π(1 + 2u)``: an
+  embedding of an interval as a curve in R² (bmi's ``swissroll2d``); injective, so MI is kept.
+* :class:`GaussianToMixture`  ``z -> F⁻¹(Φ(z))`` coordinatewise, ``F`` the CDF of a mixture of
+  normals: standard normal coordinates get that mixture as marginal (bmi's "bimodal" task).
 """
 
 from __future__ import annotations
@@ -39,6 +51,11 @@ __all__ = [
     "Wiggly",
     "Spiral",
     "Linear",
+    "Affine",
+    "SineSum",
+    "PlaneSpiral",
+    "SwissRoll",
+    "GaussianToMixture",
     "TransformedTask",
     "transform",
     "normal_cdf",
@@ -247,6 +264,254 @@ class Linear(Bijection):
 
     def inverse(self, y: np.ndarray) -> np.ndarray:
         return y @ self._pinv.T
+
+
+class Affine(Bijection):
+    """``x -> scale·x + shift`` coordinatewise (``scale != 0``); inverse ``(y − shift)/scale``.
+
+    Name: ``"affine_s{scale}_t{shift}"``.
+    """
+
+    def __init__(self, scale: float, shift: float = 0.0) -> None:
+        s = check_real(scale, "scale")
+        t = check_real(shift, "shift")
+        if s == 0.0:
+            raise ValueError("scale must be non-zero")
+        self.scale = s
+        self.shift = t
+        self.name = f"affine_s{format_number(s)}_t{format_number(t)}"
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return self.scale * x + self.shift
+
+    def inverse(self, y: np.ndarray) -> np.ndarray:
+        return (y - self.shift) / self.scale
+
+
+def _invert_increasing(
+    f: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
+    target: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+) -> np.ndarray:
+    """Solve ``f(x) = target`` elementwise for a strictly increasing ``f`` whose root lies in
+    ``[lo, hi]``: Newton steps, replaced by bisection when they leave the current bracket.
+    ``f(x)`` returns the value and the derivative at ``x``."""
+    flat = np.asarray(target, dtype=np.float64).ravel()
+    lo = np.array(lo, dtype=np.float64).ravel()
+    hi = np.array(hi, dtype=np.float64).ravel()
+    x = 0.5 * (lo + hi)
+    active = np.arange(flat.size)
+    for _ in range(300):
+        xa = x[active]
+        value, slope = f(xa)
+        r = value - flat[active]
+        pos = r > 0
+        hi[active] = np.where(pos, xa, hi[active])
+        lo[active] = np.where(pos, lo[active], xa)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            x_new = xa - r / slope
+        la, ha = lo[active], hi[active]
+        x_new = np.where(~np.isfinite(x_new) | (x_new < la) | (x_new > ha), 0.5 * (la + ha), x_new)
+        x_new = np.where(r == 0, xa, x_new)  # an exact root stays
+        x[active] = x_new
+        moving = np.abs(x_new - xa) > 1e-15 * np.maximum(1.0, np.abs(xa))
+        active = active[moving]
+        if active.size == 0:
+            break
+    return x.reshape(np.shape(target))
+
+
+class SineSum(Bijection):
+    """``x -> x + Σ_k a_k·sin(b_k·x + c_k)`` coordinatewise, strictly increasing because
+    ``Σ_k |a_k·b_k| < 1`` (the derivative is at least ``1 − Σ_k |a_k·b_k| > 0``).
+
+    The inverse is computed by safeguarded Newton on the bracket ``[y − Σ|a_k|, y + Σ|a_k|]``.
+
+    Args:
+        terms: ``(a_k, b_k, c_k)`` triples (amplitude, frequency, phase), at least one.
+        name: recorded in task names (default ``"sinesum"``).
+    """
+
+    def __init__(self, terms: Any, name: str = "sinesum") -> None:
+        arr = np.array(terms, dtype=np.float64)
+        if arr.ndim != 2 or arr.shape[1] != 3 or arr.shape[0] == 0:
+            raise ValueError(f"terms must be (amplitude, frequency, phase) triples; got shape {arr.shape}")
+        if not np.isfinite(arr).all():
+            raise ValueError("terms must be finite")
+        slope = float(np.sum(np.abs(arr[:, 0] * arr[:, 1])))
+        if not slope < 1.0:
+            raise ValueError(f"need sum |amplitude·frequency| < 1 for a bijection; got {slope}")
+        self.terms = arr
+        self.terms.setflags(write=False)
+        self.name = name
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        out = np.array(x, dtype=np.float64, copy=True)
+        for a, b, c in self.terms:
+            out += a * np.sin(b * x + c)
+        return out
+
+    def derivative(self, x: np.ndarray) -> np.ndarray:
+        """``1 + Σ_k a_k·b_k·cos(b_k·x + c_k)`` (>= ``1 − Σ|a_k·b_k|`` > 0)."""
+        out = np.ones_like(np.asarray(x, dtype=np.float64))
+        for a, b, c in self.terms:
+            out += a * b * np.cos(b * x + c)
+        return out
+
+    def inverse(self, y: np.ndarray) -> np.ndarray:
+        y = np.asarray(y, dtype=np.float64)
+        width = float(np.sum(np.abs(self.terms[:, 0])))
+        return _invert_increasing(lambda t: (self(t), self.derivative(t)), y, y - width, y + width)
+
+
+class PlaneSpiral(Bijection):
+    """``x -> exp(v·|x|²·G)·x`` with ``G`` the generator of rotations in the coordinate plane
+    ``(i, j)`` (``G[i, j] = −1``, ``G[j, i] = 1``): coordinates ``i`` and ``j`` are rotated by the
+    angle ``θ = v·|x|²``, the others are left alone::
+
+        x_i -> cos θ·x_i − sin θ·x_j,    x_j -> sin θ·x_i + cos θ·x_j.
+
+    Rotations keep ``|x|``, so the inverse is the rotation by ``−v·|y|²``. This is bmi's
+    ``Spiral(so_generator(n, i, j), speed=v)`` (with the identity as its initial matrix).
+
+    Args:
+        speed: ``v`` (non-zero).
+        i, j: the plane, ``0 <= i < j``; the input dimension must exceed ``j``.
+    Name: ``"spiral{i}{j}_v{v}"``.
+    """
+
+    def __init__(self, speed: float, i: int = 0, j: int = 1) -> None:
+        v = check_real(speed, "speed")
+        if v == 0.0:
+            raise ValueError("speed must be non-zero")
+        i = check_positive_int(i, "i", minimum=0)
+        j = check_positive_int(j, "j", minimum=0)
+        if not i < j:
+            raise ValueError(f"need i < j; got i={i}, j={j}")
+        self.speed, self.i, self.j = v, i, j
+        self.name = f"spiral{i}{j}_v{format_number(v)}"
+
+    def out_dim(self, d: int) -> int:
+        if d <= self.j:
+            raise ValueError(f"the spiral in the plane ({self.i}, {self.j}) needs dimension >= {self.j + 1}; got {d}")
+        return d
+
+    def _rotate(self, x: np.ndarray, sign: float) -> np.ndarray:
+        theta = sign * self.speed * np.sum(x * x, axis=1)
+        c, s = np.cos(theta), np.sin(theta)
+        out = np.array(x, dtype=np.float64, copy=True)
+        xi, xj = x[:, self.i], x[:, self.j]
+        out[:, self.i] = c * xi - s * xj
+        out[:, self.j] = s * xi + c * xj
+        return out
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return self._rotate(x, 1.0)
+
+    def inverse(self, y: np.ndarray) -> np.ndarray:
+        return self._rotate(y, -1.0)
+
+
+class SwissRoll(Bijection):
+    """The Swiss roll: ``u ∈ (0, 1) -> (t·cos t, t·sin t) / 21`` with ``t = 1.5π·(1 + 2u)``.
+
+    Maps one coordinate in (0, 1) to a curve in R² (bmi's ``swissroll2d``; the 21 brings the
+    scale near that of the unit interval). The radius ``t/21`` grows with ``u``, so the map is
+    injective and the inverse reads ``u`` off the norm: ``u = (21·|y|/(1.5π) − 1)/2``.
+    """
+
+    name = "swissroll"
+
+    def out_dim(self, d: int) -> int:
+        if d != 1:
+            raise ValueError(f"the Swiss roll maps one coordinate (in (0, 1)) to two; got dimension {d}")
+        return 2
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        t = 1.5 * np.pi * (1.0 + 2.0 * x[:, 0])
+        return np.stack([t * np.cos(t), t * np.sin(t)], axis=1) / 21.0
+
+    def inverse(self, y: np.ndarray) -> np.ndarray:
+        t = 21.0 * np.hypot(y[:, 0], y[:, 1])
+        return (0.5 * (t / (1.5 * np.pi) - 1.0))[:, None]
+
+
+class GaussianToMixture(Bijection):
+    """``z -> F⁻¹(Φ(z))`` coordinatewise, ``F(x) = Σ_k w_k Φ((x − μ_k)/σ_k)`` the CDF of a
+    mixture of normals: a standard normal coordinate gets the mixture as its distribution (and
+    a Gaussian pair a Gaussian copula with mixture marginals).
+
+    Computed in log space (``log F(x) = log Φ(z)`` for ``z < 0``, ``log(1 − F(x)) = log Φ(−z)``
+    otherwise) by safeguarded Newton on the bracket ``[min_k(μ_k + σ_k z), max_k(μ_k + σ_k z)]``,
+    so it is accurate in both tails; the inverse is ``Φ⁻¹(F(x))`` on the same branches.
+
+    Args:
+        weights: positive mixture weights (normalised to sum 1).
+        means: component means ``μ_k``.
+        sds: component standard deviations ``σ_k > 0`` (default 1).
+        name: recorded in task names (default ``"mixture"``).
+    """
+
+    def __init__(self, weights: Any, means: Any, sds: Any = None, name: str = "mixture") -> None:
+        w = np.array(weights, dtype=np.float64).ravel()
+        mu = np.array(means, dtype=np.float64).ravel()
+        sd = np.ones_like(mu) if sds is None else np.array(sds, dtype=np.float64).ravel()
+        if w.size == 0 or w.shape != mu.shape or sd.shape != mu.shape:
+            raise ValueError("weights, means and sds must be non-empty and of equal length")
+        if not (np.isfinite(w).all() and np.isfinite(mu).all() and np.isfinite(sd).all()):
+            raise ValueError("weights, means and sds must be finite")
+        if np.any(w <= 0) or np.any(sd <= 0):
+            raise ValueError("weights and sds must be positive")
+        self.weights = w / w.sum()
+        self.means = mu
+        self.sds = sd
+        self._log_w = np.log(self.weights)
+        self.name = name
+
+    def log_cdf(self, x: np.ndarray) -> np.ndarray:
+        """``log F(x)``."""
+        z = (np.asarray(x, dtype=np.float64)[..., None] - self.means) / self.sds
+        return np.logaddexp.reduce(self._log_w + special.log_ndtr(z), axis=-1)
+
+    def log_sf(self, x: np.ndarray) -> np.ndarray:
+        """``log(1 − F(x))``."""
+        z = (self.means - np.asarray(x, dtype=np.float64)[..., None]) / self.sds
+        return np.logaddexp.reduce(self._log_w + special.log_ndtr(z), axis=-1)
+
+    def log_pdf(self, x: np.ndarray) -> np.ndarray:
+        """The log of the mixture density."""
+        z = (np.asarray(x, dtype=np.float64)[..., None] - self.means) / self.sds
+        terms = self._log_w - np.log(self.sds) - 0.5 * z * z - 0.5 * np.log(2.0 * np.pi)
+        return np.logaddexp.reduce(terms, axis=-1)
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        z = np.asarray(x, dtype=np.float64)
+        flat = z.ravel()
+        out = np.empty_like(flat)
+        lower = flat < 0
+        lo = np.min(self.means + self.sds * flat[:, None], axis=1)
+        hi = np.max(self.means + self.sds * flat[:, None], axis=1)
+        for mask, log_target, fun, sign in (
+            (lower, special.log_ndtr(flat), self.log_cdf, 1.0),
+            (~lower, special.log_ndtr(-flat), self.log_sf, -1.0),
+        ):
+            if not mask.any():
+                continue
+            # solve sign·fun(x) = sign·log_target, increasing in x on both branches; the slope
+            # is p(x)/F(x) (lower branch) or p(x)/(1 − F(x)) (upper branch)
+            def f(t: np.ndarray, fun=fun, sign=sign) -> tuple[np.ndarray, np.ndarray]:
+                value = fun(t)
+                return sign * value, np.exp(self.log_pdf(t) - value)
+
+            out[mask] = _invert_increasing(f, sign * log_target[mask], lo[mask], hi[mask])
+        return out.reshape(z.shape)
+
+    def inverse(self, y: np.ndarray) -> np.ndarray:
+        x = np.asarray(y, dtype=np.float64)
+        log_cdf, log_sf = self.log_cdf(x), self.log_sf(x)
+        lower = log_cdf < log_sf  # F(x) < 1/2
+        return np.where(lower, special.ndtri_exp(log_cdf), -special.ndtri_exp(log_sf))
 
 
 class _Callable(Bijection):
