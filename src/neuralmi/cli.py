@@ -44,6 +44,8 @@ EXPERIMENTS: dict[str, str] = {
     "gaussian": "neuralmi.experiments.gaussian",
     "nonlinear": "neuralmi.experiments.nonlinear",
     "gan": "neuralmi.experiments.gan",
+    "stacked": "neuralmi.experiments.stacked",
+    "ali": "neuralmi.experiments.ali",
 }
 
 
