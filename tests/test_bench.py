@@ -512,3 +512,140 @@ def test_the_runner_time_limit_interrupts_a_python_loop() -> None:
             while True:
                 time.sleep(0.01)
     assert time.perf_counter() - start < 2
+
+
+# ------------------------------------------------------------------------------------------
+# suites (--suite beyond-normal) and several sample sizes (--n 1000,5000,10000)
+# ------------------------------------------------------------------------------------------
+
+BN_TWO = "1v1-normal-0.75,multinormal-dense-2-2-0.5"
+
+
+def test_the_beyond_normal_suite_selects_benchmark_mis_40_tasks(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert bench.resolve_tasks(None, "beyond-normal") == tasks.BEYOND_NORMAL
+    assert len(bench.suite_tasks("beyond-normal")) == 40
+    assert bench.resolve_tasks("multinormal-dense-*,1v1-normal-0.75", "beyond-normal") == [
+        "1v1-normal-0.75", *(f"multinormal-dense-{d}-{d}-0.5" for d in (2, 3, 5, 25, 50))]  # bmi's order
+    # the default suite is unchanged
+    assert bench.resolve_tasks(None) == bench.resolve_tasks("all", "default") == list(tasks.BENCHMARK)
+    with pytest.raises(bench.BenchError, match="add --suite beyond-normal"):
+        bench.resolve_tasks("1v1-normal-0.75")
+    with pytest.raises(bench.BenchError, match="in the beyond-normal suite"):
+        bench.resolve_tasks("gauss-d1-rho0.5", "beyond-normal")
+    with pytest.raises(SystemExit) as exc:
+        run("--suite", "nope", "--out", str(tmp_path / "b"))
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("neuralmi: error: argument --suite: invalid choice") and err.count("\n") == 1
+
+
+def test_sample_sizes_argument() -> None:
+    import argparse
+
+    assert bench.cli.sample_sizes("1000,5000,10000") == (1000, 5000, 10000)
+    assert bench.cli.sample_sizes("5000, 1000,5000") == (1000, 5000)
+    assert bench.cli.sample_sizes("10_000") == (10_000,)
+    for bad in ("1000,x", "", "5,100"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            bench.cli.sample_sizes(bad)
+    config = bench.BenchConfig(tasks=("gauss-d1-rho0.5",), methods=("gaussian",), n=(400, 200, 400))
+    assert config.n == (200, 400)
+    assert bench.BenchConfig(tasks=("gauss-d1-rho0.5",), methods=("gaussian",), n=300).n == (300,)
+    with pytest.raises(bench.BenchError, match="at least 10"):
+        bench.BenchConfig(tasks=("gauss-d1-rho0.5",), methods=("gaussian",), n=(5, 100))
+
+
+def test_several_sample_sizes_on_the_beyond_normal_suite(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "b"
+    args = ("--suite", "beyond-normal", "--tasks", BN_TWO, "--methods", "gaussian,ksg", "--n", "400,200", "--seeds", "2",
+            "--out", str(out))
+    calls = counting(monkeypatch)
+    assert run(*args) == 0
+    assert len(calls) == 2 * 2 * 2 * 2
+    rows = rows_of(out)
+    assert sorted((r["task"], r["method"], r["seed"], r["n"]) for r in rows) == sorted(
+        (t, m, str(s), str(n)) for t in BN_TWO.split(",") for m in ("gaussian", "ksg") for s in (0, 1) for n in (200, 400))
+    for r in rows:
+        task = tasks.get(r["task"])
+        assert float(r["truth"]) == task.mi and r["error"] == ""
+        if r["method"] == "gaussian":  # the very samples of (task, n, seed)
+            x, y = task.sample(int(r["n"]), seed=int(r["seed"]))
+            assert float(r["estimate"]) == pytest.approx(gaussian_mi(x, y), rel=1e-12)
+    config = json.loads((out / "config.json").read_text())
+    assert config["n"] == [200, 400]
+    assert "--suite beyond-normal" in config["command"] and "--n 200,400" in config["command"]
+    assert config["versions"]["git_commit"] is None or re.fullmatch(r"[0-9a-f]{40}", config["versions"]["git_commit"])
+    summary = (out / "summary.md").read_text()
+    assert "| method | library | n = 200 | n = 400 | seed-mean n = 200 | seed-mean n = 400 | failed |" in summary
+    assert "## n = 200" in summary and "## n = 400" in summary
+    per_n = bench.summary_by_n(bench.read_results(out / "results.csv"))
+    mae_200 = np.mean([float(r["abs_error"]) for r in rows if r["method"] == "ksg" and r["n"] == "200"])
+    assert per_n[200]["methods"]["ksg"]["mae"] == pytest.approx(mae_200, rel=1e-12)
+    assert f"| ksg | neuralmi | {mae_200:.3f} |" in summary
+    for name in ("figure.png", "tasks.png"):
+        assert (out / name).read_bytes()[:4] == b"\x89PNG", name
+
+    # resuming: nothing recomputed; a run over some of the sizes resumes them too
+    calls.clear()
+    assert run(*args) == 0 and calls == []
+    assert run(*args[:7], "200", *args[8:]) == 0 and calls == []
+    assert json.loads((out / "config.json").read_text())["n"] == [200, 400]
+    # a deleted cell of one size is recomputed at that size only
+    victim = next(r for r in rows if r["method"] == "ksg" and r["n"] == "400" and r["seed"] == "1")
+    with (out / "results.csv").open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=bench.COLUMNS)
+        writer.writeheader()
+        writer.writerows(r for r in rows if r is not victim)
+    assert run(*args) == 0 and calls == [("ksg", 1)]
+    assert len(rows_of(out)) == 16
+    # a size the folder was not made with is refused
+    capsys.readouterr()
+    assert run(*args[:7], "200,800", *args[8:]) == 2
+    assert "n = [200, 400]" in capsys.readouterr().err
+
+
+def test_a_folder_of_one_size_resumes_and_keeps_its_pin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "b"
+    args = ("--tasks", "gauss-d1-rho0.5", "--methods", "gaussian", "--n", "200", "--seeds", "1", "--out", str(out))
+    assert run(*args) == 0
+    assert json.loads((out / "config.json").read_text())["n"] == 200  # a number, as before
+    calls = counting(monkeypatch)
+    assert run(*args) == 0 and calls == []
+    assert "--n" in json.loads((out / "config.json").read_text())["command"]
+
+
+def test_peers_cells_record_their_sample_size(tmp_path: Path, fake_peers: tuple[Path, Path]) -> None:
+    python, log = fake_peers
+    out = tmp_path / "b"
+    assert run("--suite", "beyond-normal", "--tasks", "multinormal-dense-2-2-0.5", "--methods", "gaussian", "--n", "200,300",
+               "--seeds", "1", "--peers", "--peers-python", str(python), "--peer-methods", "bmi:cca", "--out", str(out)) == 0
+    rows = {(r["method"], r["n"]): r for r in rows_of(out)}
+    assert set(rows) == {("gaussian", "200"), ("gaussian", "300"), ("bmi:cca", "200"), ("bmi:cca", "300")}
+    for n in ("200", "300"):  # the peers saw the samples of that size
+        assert float(rows[("bmi:cca", n)]["estimate"]) == pytest.approx(float(rows[("gaussian", n)]["estimate"]), rel=1e-9)
+    assert sorted(Path(j["samples"]).name for j in jobs(log)) == [
+        "multinormal-dense-2-2-0.5-n200-s0.npz", "multinormal-dense-2-2-0.5-n300-s0.npz"]
+
+
+def test_summary_by_n_and_the_seed_mean_error_are_exact() -> None:
+    def row(task: str, n: int, method: str, seed: int, est: float | None, truth: float, secs: float) -> dict:
+        return {"task": task, "family": "f", "dim_x": 1, "dim_y": 1, "n": n, "method": method,
+                "library": "neuralmi", "seed": seed, "estimate": est, "stderr": None, "truth": truth,
+                "abs_error": None if est is None else abs(est - truth), "seconds": secs,
+                "error": None if est is not None else "x", "warnings": None}
+
+    rows = [
+        row("a", 100, "mine", 0, 1.2, 1.0, 1.0), row("a", 100, "mine", 1, 0.9, 1.0, 3.0),
+        row("b", 100, "mine", 0, 2.5, 2.0, 2.0), row("b", 100, "mine", 1, None, 2.0, 9.0),
+        row("a", 1000, "mine", 0, 1.0, 1.0, 5.0), row("a", 1000, "mine", 1, 1.1, 1.0, 7.0),
+    ]
+    per_n = bench.summary_by_n(rows)
+    assert list(per_n) == [100, 1000]
+    small = per_n[100]["methods"]["mine"]
+    assert small["mae"] == pytest.approx((0.2 + 0.1 + 0.5) / 3) and small["failed"] == 1
+    assert small["mae_seed_mean"] == pytest.approx((0.05 + 0.5) / 2)  # task a: mean 1.05; task b: 2.5
+    assert small["median_seconds"] == 2.0
+    assert per_n[1000]["methods"]["mine"]["mae_seed_mean"] == pytest.approx(0.05)
+    text = bench.summarize(rows, title="t")
+    assert "| mine | neuralmi | 0.267 | 0.050 | 0.275 | 0.050 | 1 |" in text
+    assert "| mine | 2.00 | 6.00 |" in text

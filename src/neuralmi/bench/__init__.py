@@ -1,8 +1,13 @@
 r"""``neuralmi bench``: score MI estimators on the benchmark tasks with known MI.
 
-The grid is *tasks x methods x seeds*. For every task (:mod:`neuralmi.tasks`) and seed ``s``
-one sample of ``n`` pairs is drawn (``task.sample(n, seed=s)``) and every selected method
-estimates I(X; Y) on that very sample with its **default settings**:
+The grid is *sample sizes x tasks x methods x seeds*. For every size ``n`` (``--n``, one or
+several, e.g. ``1000,5000,10000``), task (:mod:`neuralmi.tasks`) and seed ``s`` one sample of
+``n`` pairs is drawn (``task.sample(n, seed=s)``) and every selected method estimates I(X; Y) on
+that very sample with its **default settings**. The tasks come from a suite (``--suite``):
+``default``, neuralmi's 36-task benchmark (``neuralmi.tasks.BENCHMARK``) and any task registered
+with ``neuralmi.tasks.register``; ``beyond-normal``, benchmark-mi's 40 "Beyond Normal" tasks
+(Czyż et al., NeurIPS 2023) rebuilt in :mod:`neuralmi.tasks.beyond_normal` under bmi's ids.
+The methods:
 
 * neural (this library): ``neuralmi.estimate(x, y, method=m, seed=s)`` for ``mine``, ``dv``,
   ``nwj``, ``infonce``, ``js``, ``smile``, ``tuba``, ``minee`` (``--options`` overrides
@@ -17,14 +22,15 @@ estimates I(X; Y) on that very sample with its **default settings**:
   jax==0.4.30, so they cannot share neuralmi's environment;
   ``bash benchmarks/setup_peers.sh .venv-peers`` (in a neuralmi checkout) creates theirs.
 
-One *cell* is one (task, method, seed). Every finished cell is appended to ``results.csv``
+One *cell* is one (task, method, seed, n). Every finished cell is appended to ``results.csv``
 (flushed and synced to disk at once) and ``results.json`` is rewritten, so an interrupted run
 loses at most the cell in flight; rerunning the same command skips the cells already in
 ``results.csv`` (delete a row to recompute it). Failures (exceptions, time-outs, NaN) are
 recorded as cells with an ``error`` and no estimate; ``--retry-errors`` recomputes them.
-``config.json`` pins the settings that make cells comparable (``n``, ``--options`` and the
-neural estimators' default settings): resuming into a folder made with other settings is
-refused.
+``config.json`` pins the settings that make cells comparable (the sample sizes, ``--options``
+and the neural estimators' default settings): resuming into a folder made with other settings
+is refused (a run over some of the folder's sizes is allowed), and it records the git commit
+of the source the run used.
 
 Cells run one at a time (ours in this process, the peers' in one long-lived subprocess that
 waits idle meanwhile), so ``seconds`` is the wall time of one estimator call on an otherwise
@@ -32,14 +38,16 @@ idle process tree (for ours: the ``estimate`` call, pre-processing included; for
 construction + fit + estimate, imports excluded).
 
 At the end, the summary (mean absolute error and median seconds per method, overall and per
-task family) is printed and written to ``summary.md``, and the figures to ``figure.png``
-(estimate vs truth; error vs time per method) and ``tasks.png`` (estimates per task).
+task family; with several sizes first per method and n, also as the error of each task's
+seed-averaged estimate, as published tables report it) is printed and written to
+``summary.md``, and the figures to ``figure.png`` (estimate vs truth and error vs time per
+method; with several sizes, error vs n and vs time) and ``tasks.png`` (estimates per task).
 
 The subpackage, one idea per module:
 
 * :mod:`.methods`: the method catalogue (ours, the peers'), selections, :class:`BenchError`;
-* :mod:`.grid`: :class:`BenchConfig`, task and option selection, running the cells
-  (:func:`run_bench`);
+* :mod:`.grid`: :class:`BenchConfig`, the suites, task and option selection, running the
+  cells (:func:`run_bench`);
 * :mod:`.store`: ``results.csv`` / ``results.json`` (:class:`ResultStore`,
   :func:`read_results`);
 * :mod:`.peers`: the peers' process and its JSON-lines protocol (:class:`PeersProcess`);
@@ -52,7 +60,17 @@ The subpackage, one idea per module:
 from __future__ import annotations
 
 from .cli import DESCRIPTION, add_arguments, config_from_args, main
-from .grid import BenchConfig, check_options, command, neural_defaults, parse_options, resolve_tasks, run_bench
+from .grid import (
+    SUITES,
+    BenchConfig,
+    check_options,
+    command,
+    neural_defaults,
+    parse_options,
+    resolve_tasks,
+    run_bench,
+    suite_tasks,
+)
 from .methods import (
     BASELINE_METHODS,
     DEFAULT_PEERS,
@@ -66,11 +84,12 @@ from .methods import (
     resolve_peer_methods,
 )
 from .peers import PeersProcess, default_peers_python, runner_path
-from .report import plot, summarize, summary_stats
+from .report import plot, summarize, summary_by_n, summary_stats
 from .store import COLUMNS, ResultStore, read_results
 
 __all__ = [
     "DESCRIPTION",
+    "SUITES",
     "BenchConfig",
     "BenchError",
     "OUR_METHODS",
@@ -98,6 +117,8 @@ __all__ = [
     "resolve_tasks",
     "run_bench",
     "runner_path",
+    "suite_tasks",
     "summarize",
+    "summary_by_n",
     "summary_stats",
 ]

@@ -9,24 +9,42 @@ import time
 from pathlib import Path
 
 from .._cli_args import positive_int, timeout_seconds
-from .grid import BenchConfig, parse_options, resolve_tasks, run_bench
+from .grid import SUITES, BenchConfig, parse_options, resolve_tasks, run_bench
 from .methods import DEFAULT_PEERS, OUR_METHODS, BenchError, resolve_methods, resolve_peer_methods
 from .peers import _SETUP_HINT, default_peers_python
 from .report import plot, summarize
 
-__all__ = ["DESCRIPTION", "add_arguments", "config_from_args", "main"]
+__all__ = ["DESCRIPTION", "add_arguments", "config_from_args", "main", "sample_sizes"]
+
+
+def sample_sizes(text: str) -> tuple[int, ...]:
+    """``"1000,5000,10000"`` -> ``(1000, 5000, 10000)``: distinct sizes, each an integer >= 10."""
+    items = [t.strip().replace("_", "") for t in text.split(",")]
+    sizes = []
+    for item in items:
+        try:
+            value = int(item)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected sample sizes like 1000,5000,10000, got {text!r}") from None
+        if value < 10:
+            raise argparse.ArgumentTypeError(f"sample sizes must be at least 10, got {value}")
+        sizes.append(value)
+    return tuple(sorted(set(sizes)))
 
 DESCRIPTION = """Score MI estimators on the benchmark tasks with known MI (and, with --peers, the peer libraries).
 
-Runs the grid tasks x methods x seeds at n samples: every method sees the same samples of a
-(task, seed), with its default settings. Writes results.csv / results.json (one row per cell,
-appended as cells finish: an interrupted run resumes where it stopped when the same command is
-run again), summary.md (mean absolute error and median seconds per method, overall and per
-task family; also printed), figure.png (estimate vs truth; error vs time per method) and
-tasks.png (every estimate per task) to --out.
+Runs the grid tasks x methods x seeds at each sample size n: every method sees the same samples
+of a (task, n, seed), with its default settings. --suite picks the tasks: neuralmi's own
+benchmark (default) or benchmark-mi's 40 "Beyond Normal" tasks (beyond-normal). Writes
+results.csv / results.json (one row per cell, appended as cells finish: an interrupted run
+resumes where it stopped when the same command is run again), summary.md (mean absolute error
+and median seconds per method, overall and per task family, per n when there are several; also
+printed), figure.png (estimate vs truth and error vs time per method; with several sizes, error
+vs n and vs time) and tasks.png (every estimate per task) to --out.
 
 examples:
   neuralmi bench --tasks 'gauss-*' --methods mine,ksg --seeds 1
+  neuralmi bench --suite beyond-normal --n 1000,5000,10000 --methods mine,gaussian,ksg --out runs/beyond-normal
   bash benchmarks/setup_peers.sh .venv-peers         # once, in a neuralmi checkout: the peers' venv
   neuralmi bench --peers --out runs/bench            # the full grid, with the peers
   neuralmi bench --methods gaussian,mine --options steps=50   # quick settings for a smoke test
@@ -36,13 +54,25 @@ examples:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``neuralmi bench``."""
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.add_argument("--tasks", default="all", help="task names or fnmatch patterns, comma-separated, e.g. 'gauss-*,student-t-*' (default: all)")
+    parser.add_argument(
+        "--suite",
+        default="default",
+        choices=tuple(SUITES),
+        help="the task suite: 'default' (neuralmi's 36-task benchmark and tasks registered with neuralmi.tasks.register) "
+        "or 'beyond-normal' (benchmark-mi's 40 tasks, Czyz et al. 2023, under bmi's ids)",
+    )
+    parser.add_argument("--tasks", default="all", help="task names or fnmatch patterns of the suite, comma-separated, e.g. 'gauss-*,student-t-*' (default: all)")
     parser.add_argument(
         "--methods",
         default="all",
         help=f"our methods, comma-separated, or the groups 'neural', 'baselines', 'all' (default), 'none'; known: {', '.join(OUR_METHODS)}",
     )
-    parser.add_argument("--n", type=positive_int, default=10_000, help="samples per task and seed (default 10000)")
+    parser.add_argument(
+        "--n",
+        type=sample_sizes,
+        default=(10_000,),
+        help="samples per task and seed; several sizes comma-separated, e.g. 1000,5000,10000 (every cell records its n; default 10000)",
+    )
     parser.add_argument("--seeds", type=positive_int, default=3, help="seeds 0..SEEDS-1 per task (default 3)")
     parser.add_argument("--out", default="runs/bench", help="output folder; rerunning into it resumes (default runs/bench)")
     parser.add_argument(
@@ -72,7 +102,7 @@ def config_from_args(args: argparse.Namespace) -> BenchConfig:
         given = [flag for flag, value in (("--peer-methods", args.peer_methods), ("--peer-seeds", args.peer_seeds), ("--peers-python", args.peers_python)) if value is not None]
         if given:
             raise BenchError(f"{', '.join(given)}: only with --peers")
-    tasks = resolve_tasks(args.tasks)
+    tasks = resolve_tasks(args.tasks, args.suite)
     methods = resolve_methods(args.methods)
     options = parse_options(args.options)
     peer_methods: list[str] = []
@@ -100,6 +130,7 @@ def config_from_args(args: argparse.Namespace) -> BenchConfig:
         peers_python=python,
         retry_errors=args.retry_errors,
         progress=not args.quiet,
+        suite=args.suite,
     )
 
 

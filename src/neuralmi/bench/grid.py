@@ -29,6 +29,7 @@ from .peers import _SETUP_HINT, PeersProcess
 from .store import ResultStore
 
 __all__ = [
+    "SUITES",
     "BenchConfig",
     "check_options",
     "command",
@@ -36,11 +37,18 @@ __all__ = [
     "parse_options",
     "resolve_tasks",
     "run_bench",
+    "suite_tasks",
 ]
 
 #: settings of the neural estimators that do not change an estimate (left out of the
 #: fingerprint that guards resumption)
 _NEUTRAL_SETTINGS = ("progress", "device", "threads", "seed", "method", "critic")
+
+#: the task suites of ``--suite``: name -> description
+SUITES: dict[str, str] = {
+    "default": "neuralmi's benchmark (neuralmi.tasks.BENCHMARK, 36 tasks) and any task registered with neuralmi.tasks.register",
+    "beyond-normal": "benchmark-mi's 40 'Beyond Normal' tasks (Czyż et al., NeurIPS 2023) under bmi's ids (neuralmi.tasks.BEYOND_NORMAL)",
+}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -56,7 +64,8 @@ class BenchConfig:
         tasks: registered task names (see :func:`resolve_tasks`).
         methods: our methods (subset of :data:`OUR_METHODS`), in order.
         peer_methods: peer methods (``"bmi:ksg"``, ...); empty: no peers.
-        n: samples per (task, seed).
+        n: samples per (task, seed): one size or several (every cell records its n); stored
+            as a tuple of distinct sizes in increasing order.
         seeds: seeds ``0 .. seeds-1`` (for the task's sample and the estimator).
         peer_seeds: the peers run on seeds ``0 .. peer_seeds-1`` only (``<= seeds``).
         options: settings passed to every neural estimate (fields of
@@ -67,12 +76,13 @@ class BenchConfig:
         peers_python: the peers' Python interpreter (needed when ``peer_methods``).
         retry_errors: recompute cells recorded with an error.
         progress: a progress bar on a terminal, one line per cell otherwise; False: silent.
+        suite: the suite ``tasks`` were chosen from (:data:`SUITES`; recorded in the command).
     """
 
     tasks: tuple[str, ...]
     methods: tuple[str, ...] = OUR_METHODS
     peer_methods: tuple[str, ...] = ()
-    n: int = 10_000
+    n: int | tuple[int, ...] = 10_000
     seeds: int = 3
     peer_seeds: int | None = None
     options: tuple[tuple[str, Any], ...] = ()
@@ -81,6 +91,7 @@ class BenchConfig:
     peers_python: Path | None = None
     retry_errors: bool = False
     progress: bool = True
+    suite: str = "default"
 
     def __post_init__(self) -> None:
         from ..tasks import get
@@ -94,11 +105,17 @@ class BenchConfig:
             raise BenchError(f"methods: unknown method(s) {', '.join(unknown)}; known: {', '.join(OUR_METHODS)}")
         if not self.methods and not self.peer_methods:
             raise BenchError("methods: nothing to run (no method and no peer method)")
-        for name, value in (("n", self.n), ("seeds", self.seeds)):
+        sizes = (self.n,) if isinstance(self.n, int) else tuple(self.n)
+        if not sizes:
+            raise BenchError("n: give at least one sample size")
+        for name, value in [*(("n", v) for v in sizes), ("seeds", self.seeds)]:
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise BenchError(f"{name} must be a positive integer; got {value!r}")
-        if self.n < 10:
-            raise BenchError(f"n must be at least 10; got {self.n}")
+        if min(sizes) < 10:
+            raise BenchError(f"n must be at least 10; got {min(sizes)}")
+        object.__setattr__(self, "n", tuple(sorted(set(sizes))))
+        if self.suite not in SUITES:
+            raise BenchError(f"suite: unknown suite {self.suite!r}; known: {', '.join(SUITES)}")
         peer_seeds = self.seeds if self.peer_seeds is None else self.peer_seeds
         if isinstance(peer_seeds, bool) or not isinstance(peer_seeds, int) or not 1 <= peer_seeds <= self.seeds:
             raise BenchError(f"peer_seeds must be an integer in [1, seeds={self.seeds}]; got {peer_seeds!r}")
@@ -125,30 +142,55 @@ def check_options(options: dict[str, Any]) -> None:
     EstimatorConfig(**options)  # ValueError/TypeError naming a bad value
 
 
-def resolve_tasks(pattern: str | None) -> list[str]:
-    """Task names for a selection: None/"all" (the benchmark suite), or comma-separated names
-    and ``fnmatch`` patterns (``"gauss-*,student-t-*"``), in the suite's order.
+def suite_tasks(suite: str = "default") -> list[str]:
+    """Every task of a suite (:data:`SUITES`), in the suite's order: ``"default"``, the
+    benchmark (:data:`neuralmi.tasks.BENCHMARK`) and then any task registered by the user
+    (sorted); ``"beyond-normal"``, benchmark-mi's 40 tasks in bmi's order.
 
     Raises:
-        BenchError: a name or pattern that matches nothing.
+        BenchError: an unknown suite.
     """
-    from ..tasks import BENCHMARK, names
+    from ..tasks import BENCHMARK, BEYOND_NORMAL, names
 
-    every = names()  # builds the suite
+    if suite == "beyond-normal":
+        return list(BEYOND_NORMAL)
+    if suite != "default":
+        raise BenchError(f"--suite: unknown suite {suite!r}; known: {', '.join(SUITES)}")
+    every = names()  # builds the benchmark
     order = {name: i for i, name in enumerate(BENCHMARK)}
+    return sorted(every, key=lambda n: (order.get(n, len(order)), n))
+
+
+def resolve_tasks(pattern: str | None, suite: str = "default") -> list[str]:
+    """Task names for a selection within a suite (:func:`suite_tasks`): None/"all" (the whole
+    suite), or comma-separated names and ``fnmatch`` patterns (``"gauss-*,student-t-*"``), in
+    the suite's order.
+
+    Raises:
+        BenchError: an unknown suite, or a name or pattern that matches nothing in the suite.
+    """
+    import fnmatch
+
+    pool = suite_tasks(suite)
     if pattern is None or pattern.strip() == "all":
-        chosen = list(every)
-    else:
-        items = [p.strip() for p in pattern.split(",") if p.strip()]
-        if not items:
-            raise BenchError("--tasks: empty selection")
-        chosen = []
-        for item in items:
-            found = names(item)
-            if not found:
-                raise BenchError(f"--tasks: no task matches {item!r} (list them with: python -c 'import neuralmi; print(neuralmi.tasks.names())')")
-            chosen.extend(n for n in found if n not in chosen)
-    return sorted(chosen, key=lambda n: (order.get(n, len(order)), n))
+        return pool
+    items = [p.strip() for p in pattern.split(",") if p.strip()]
+    if not items:
+        raise BenchError("--tasks: empty selection")
+    chosen: set[str] = set()
+    for item in items:
+        found = [n for n in pool if fnmatch.fnmatchcase(n, item)]
+        if not found:
+            elsewhere = [s for s in SUITES if s != suite and any(fnmatch.fnmatchcase(n, item) for n in suite_tasks(s))]
+            listing = "neuralmi.tasks.BEYOND_NORMAL" if suite == "beyond-normal" else "neuralmi.tasks.names()"
+            hint = (
+                f"; it is in the suite {elsewhere[0]!r} (add --suite {elsewhere[0]})"
+                if elsewhere
+                else f" (list them with: python -c 'import neuralmi; print({listing})')"
+            )
+            raise BenchError(f"--tasks: no task matches {item!r} in the {suite} suite{hint}")
+        chosen.update(found)
+    return [n for n in pool if n in chosen]
 
 
 def parse_options(items: Sequence[str] | None) -> dict[str, Any]:
@@ -313,15 +355,15 @@ def command(config: BenchConfig) -> str:
     """A ``neuralmi bench`` command line that reruns ``config`` (defaults left out)."""
     import shlex
 
-    from ..tasks import BENCHMARK
-
     parts = ["neuralmi", "bench"]
-    if list(config.tasks) != list(BENCHMARK):
+    if config.suite != "default":
+        parts += ["--suite", config.suite]
+    if list(config.tasks) != suite_tasks(config.suite):
         parts += ["--tasks", ",".join(config.tasks)]
     if config.methods != OUR_METHODS:
         parts += ["--methods", ",".join(config.methods) or "none"]
-    if config.n != 10_000:
-        parts += ["--n", str(config.n)]
+    if config.n != (10_000,):
+        parts += ["--n", ",".join(map(str, config.n))]
     if config.seeds != 3:
         parts += ["--seeds", str(config.seeds)]
     if config.options:
@@ -341,13 +383,23 @@ def command(config: BenchConfig) -> str:
 def _check_config_file(config: BenchConfig, peers_ready: dict[str, Any] | None) -> None:
     """Write config.json, or refuse to resume into a folder made with other settings."""
     path = config.out / "config.json"
-    pinned = {"n": config.n, "options": {k: (list(v) if isinstance(v, tuple) else v) for k, v in config.options}, "neural_defaults": neural_defaults()}
+    # n: one size is pinned as a number (as before several sizes were possible), several as a list
+    sizes = list(config.n)
+    pinned = {
+        "n": sizes[0] if len(sizes) == 1 else sizes,
+        "options": {k: (list(v) if isinstance(v, tuple) else v) for k, v in config.options},
+        "neural_defaults": neural_defaults(),
+    }
     previous: dict[str, Any] = {}
     if path.exists():
         try:
             previous = json.loads(path.read_text(encoding="utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise BenchError(f"{path}: unreadable ({exc}); remove it or use another --out") from None
+        if "n" in previous:
+            before = previous["n"] if isinstance(previous["n"], list) else [previous["n"]]
+            if set(sizes) <= set(before):
+                pinned["n"] = previous["n"]  # a run over some of the folder's sizes resumes them
         for key, value in pinned.items():
             if key in previous and previous[key] != value:
                 if key == "neural_defaults":
@@ -405,7 +457,7 @@ class _Progress:
         err = f"  [{row['error'][:80]}]" if row["error"] else ""
         width = len(str(self.total))
         print(
-            f"[{self.count:>{width}}/{self.total}] {row['task']} {row['method']} seed {row['seed']}: "
+            f"[{self.count:>{width}}/{self.total}] {row['task']} n {row['n']} {row['method']} seed {row['seed']}: "
             f"{est} (truth {row['truth']:.4f}) {secs}{err}",
             file=sys.stderr,
             flush=True,
@@ -471,47 +523,49 @@ def run_bench(config: BenchConfig) -> list[dict[str, Any]]:
                 raise BenchError(f"the peers' Python {config.peers_python} lacks {', '.join(absent)}; {_SETUP_HINT}")
         _check_config_file(config, ready)
 
-        # the pending cells, per (task, seed)
-        plan: list[tuple[Any, int, list[str], list[str]]] = []
+        # the pending cells, per (n, task, seed): the smaller sizes first
+        plan: list[tuple[int, Any, int, list[str], list[str]]] = []
         total = 0
-        for name in config.tasks:
-            task = get(name)
-            for seed in range(config.seeds):
-                ours = [
-                    m
-                    for m in config.methods
-                    if applicable(m, task.dim_x, task.dim_y) is None and not store.done((name, m, seed), config.retry_errors)
-                ]
-                theirs = []
-                if seed < (config.peer_seeds or config.seeds):
-                    theirs = [m for m in config.peer_methods if not store.done((name, m, seed), config.retry_errors)]
-                if ours or theirs:
-                    plan.append((task, seed, ours, theirs))
-                    total += len(ours) + len(theirs)
+        for n in config.n:
+            for name in config.tasks:
+                task = get(name)
+                for seed in range(config.seeds):
+                    ours = [
+                        m
+                        for m in config.methods
+                        if applicable(m, task.dim_x, task.dim_y) is None
+                        and not store.done((name, m, seed, n), config.retry_errors)
+                    ]
+                    theirs = []
+                    if seed < (config.peer_seeds or config.seeds):
+                        theirs = [m for m in config.peer_methods if not store.done((name, m, seed, n), config.retry_errors)]
+                    if ours or theirs:
+                        plan.append((n, task, seed, ours, theirs))
+                        total += len(ours) + len(theirs)
 
         progress = _Progress(total, config.progress)
         if not plan and config.progress:
             print(f"nothing to run: every selected cell is already in {store.csv_path}", file=sys.stderr)
         samples_dir = config.out / ".samples"
         try:
-            for task, seed, ours, theirs in plan:
-                x, y = task.sample(config.n, seed=seed)
+            for n, task, seed, ours, theirs in plan:
+                x, y = task.sample(n, seed=seed)
                 for method in ours:
-                    progress.start(f"{task.name} {method} s{seed}")
+                    progress.start(f"{task.name} n{n} {method} s{seed}")
                     out = _run_ours(method, x, y, seed, options, config.timeout)
-                    row = _make_row(task, config.n, method, "neuralmi", seed, out)
+                    row = _make_row(task, n, method, "neuralmi", seed, out)
                     store.add(row)
                     progress.done(row)
                 if theirs:
                     assert peers is not None  # noqa: S101
                     samples_dir.mkdir(exist_ok=True)
-                    path = samples_dir / f"{task.name}-s{seed}.npz"
+                    path = samples_dir / f"{task.name}-n{n}-s{seed}.npz"
                     np.savez(path, x=x, y=y)
                     try:
-                        progress.start(f"{task.name} peers s{seed}")
+                        progress.start(f"{task.name} n{n} peers s{seed}")
                         for record in peers.run(path, seed, theirs, config.timeout):
                             method = record["method"]
-                            row = _make_row(task, config.n, method, str(record.get("library") or method.split(":")[0]), seed, record)
+                            row = _make_row(task, n, method, str(record.get("library") or method.split(":")[0]), seed, record)
                             store.add(row)
                             progress.done(row)
                     finally:

@@ -13,7 +13,7 @@ import numpy as np
 
 from .methods import BASELINE_METHODS, DEFAULT_PEERS, OUR_METHODS
 
-__all__ = ["plot", "summarize", "summary_stats"]
+__all__ = ["plot", "summarize", "summary_by_n", "summary_stats"]
 
 
 def _method_order(rows: Sequence[dict[str, Any]]) -> list[str]:
@@ -29,11 +29,22 @@ def _fmt(value: float | None, spec: str = ".3f") -> str:
 def _stats(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     errors = [r["abs_error"] for r in rows if r["abs_error"] is not None]
     seconds = [r["seconds"] for r in rows if r["seconds"] is not None and r["estimate"] is not None]
+    # the published convention (e.g. benchmark-mi's tables): average each task's estimates over
+    # seeds first, then the absolute error of that mean, averaged over tasks
+    by_task: dict[tuple[str, int], list[float]] = defaultdict(list)
+    truth: dict[tuple[str, int], float] = {}
+    for r in rows:
+        if r["estimate"] is not None:
+            key = (r["task"], int(r["n"]))
+            by_task[key].append(r["estimate"])
+            truth[key] = r["truth"]
+    seed_mean = [abs(float(np.mean(v)) - truth[k]) for k, v in by_task.items()]
     return {
         "cells": len(rows),
         "failed": sum(1 for r in rows if r["estimate"] is None),
         "tasks": len({r["task"] for r in rows}),
         "mae": float(np.mean(errors)) if errors else None,
+        "mae_seed_mean": float(np.mean(seed_mean)) if seed_mean else None,
         "median_seconds": float(np.median(seconds)) if seconds else None,
     }
 
@@ -42,11 +53,13 @@ def summary_stats(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Per method: overall and per-family statistics, and the tasks it is best on.
 
     Returns:
-        ``{"methods": {method: {"library", "cells", "failed", "tasks", "mae",
+        ``{"methods": {method: {"library", "cells", "failed", "tasks", "mae", "mae_seed_mean",
         "median_seconds", "best_on", "families": {family: {...}}}}, "families": {family:
         n_tasks}}``. ``mae`` is the mean absolute error (nats) over the cells with an
-        estimate; ``median_seconds`` the median wall time of those cells; ``best_on`` the
-        number of tasks on which the method's mean absolute error over seeds is the smallest.
+        estimate; ``mae_seed_mean`` the absolute error of each (task, n)'s estimate averaged
+        over seeds, averaged over the tasks (the convention of published tables);
+        ``median_seconds`` the median wall time of those cells; ``best_on`` the number of
+        tasks on which the method's mean absolute error over seeds is the smallest.
     """
     by_method: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in rows:
@@ -78,10 +91,86 @@ def summary_stats(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def summary_by_n(rows: Sequence[dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    """:func:`summary_stats` of the rows of each sample size: ``{n: summary}``, n increasing."""
+    by_n: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for r in rows:
+        by_n[int(r["n"])].append(r)
+    return {n: summary_stats(by_n[n]) for n in sorted(by_n)}
+
+
 def summarize(rows: Sequence[dict[str, Any]], title: str | None = None) -> str:
-    """Markdown tables: per method (overall) and per task family; see :func:`summary_stats`."""
+    """Markdown tables: per method (overall) and per task family; see :func:`summary_stats`.
+
+    With several sample sizes: first the mean absolute error and the median seconds of every
+    method at every n (:func:`summary_by_n`), then those tables for each n in turn.
+    """
     if not rows:
         return "no results yet\n"
+    ns = sorted({int(r["n"]) for r in rows})
+    if len(ns) == 1:
+        return _summarize_one(rows, title)
+    per_n = summary_by_n(rows)
+    seeds = sorted({r["seed"] for r in rows})
+    tasks = sorted({r["task"] for r in rows})
+    methods = _method_order(rows)
+    # order: by the MAE at the largest n where the method has one
+    def rank(m: str) -> tuple[int, float]:
+        for n in reversed(ns):
+            st = per_n[n]["methods"].get(m)
+            if st is not None and st["mae"] is not None:
+                return (0, st["mae"])
+        return (1, 0.0)
+
+    order = sorted(methods, key=rank)
+    lines = [f"# {title}", ""] if title else []
+    lines += [
+        f"{len(tasks)} tasks, n = {', '.join(f'{v:,}' for v in ns)}, seeds {', '.join(map(str, seeds))}; "
+        f"{len(rows)} cells. MAE: mean absolute error (nats) over the cells of that n with an estimate "
+        "(each cell one task and seed); seconds: median wall time of one estimate; failed: cells with "
+        "no estimate (error, time-out or NaN), left out of the MAE.",
+        "",
+        "Mean absolute error (nats) per method and sample size; first over every cell, then (as in "
+        "published tables) of each task's estimate averaged over the seeds:",
+        "",
+        "| method | library | "
+        + " | ".join(f"n = {n:,}" for n in ns)
+        + " | "
+        + " | ".join(f"seed-mean n = {n:,}" for n in ns)
+        + " | failed |",
+        "|---|---|" + "---:|" * (2 * len(ns) + 1),
+    ]
+    for m in order:
+        cells = []
+        means = []
+        failed = 0
+        library = next(r["library"] for r in rows if r["method"] == m)
+        for n in ns:
+            st = per_n[n]["methods"].get(m)
+            cells.append("-" if st is None else _fmt(st["mae"]))
+            means.append("-" if st is None else _fmt(st["mae_seed_mean"]))
+            failed += 0 if st is None else st["failed"]
+        lines.append(f"| {m} | {library} | " + " | ".join(cells + means) + f" | {failed} |")
+    lines += [
+        "",
+        "Median seconds per estimate, per method and sample size:",
+        "",
+        "| method | " + " | ".join(f"n = {n:,}" for n in ns) + " |",
+        "|---|" + "---:|" * len(ns),
+    ]
+    for m in order:
+        cells = []
+        for n in ns:
+            st = per_n[n]["methods"].get(m)
+            cells.append("-" if st is None else _fmt(st["median_seconds"], ".2f"))
+        lines.append(f"| {m} | " + " | ".join(cells) + " |")
+    for n in ns:
+        part = _summarize_one([r for r in rows if int(r["n"]) == n], None)
+        lines += ["", f"## n = {n:,}", "", part.rstrip("\n")]
+    return "\n".join(lines) + "\n"
+
+
+def _summarize_one(rows: Sequence[dict[str, Any]], title: str | None) -> str:
     s = summary_stats(rows)
     methods = s["methods"]
     order = sorted(methods, key=lambda m: (methods[m]["mae"] is None, methods[m]["mae"] or 0.0))
@@ -139,6 +228,10 @@ def plot(rows: Sequence[dict[str, Any]], path: str | Path, tasks_path: str | Pat
     ``path``: left, every method's mean estimate over seeds against the truth, one point per
     (task, method); right, mean absolute error against median seconds, one point per method.
     ``tasks_path``: one panel per task, every cell's estimate per method against the truth.
+
+    With several sample sizes, ``path`` shows instead the mean absolute error of every method
+    against n (left) and against its median seconds (right, one line per method through its
+    sizes), and ``tasks_path`` has one row per (method, n).
     """
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
@@ -150,6 +243,12 @@ def plot(rows: Sequence[dict[str, Any]], path: str | Path, tasks_path: str | Pat
     library = {m: s["methods"][m]["library"] for m in methods}
     truths = {r["task"]: r["truth"] for r in rows}
     top = max(truths.values())
+    ns = sorted({int(r["n"]) for r in rows})
+    if len(ns) > 1:
+        _plot_sizes(rows, path, methods, library)
+        if tasks_path is not None:
+            _plot_tasks(rows, tasks_path, methods, library, ns)
+        return
 
     fig = Figure(figsize=(15, 6.5), layout="constrained")
     ax1, ax2 = fig.subplots(1, 2)
@@ -223,12 +322,68 @@ def plot(rows: Sequence[dict[str, Any]], path: str | Path, tasks_path: str | Pat
 
     if tasks_path is None:
         return
+    _plot_tasks(rows, tasks_path, methods, library, ns)
+
+
+def _plot_sizes(rows: Sequence[dict[str, Any]], path: str | Path, methods: list[str], library: dict[str, str]) -> None:
+    """Mean absolute error against n and against median seconds, one line per method."""
+    from matplotlib.figure import Figure
+
+    per_n = summary_by_n(rows)
+    ns = list(per_n)
+    fig = Figure(figsize=(14, 6), layout="constrained")
+    ax1, ax2 = fig.subplots(1, 2)
+    for m in methods:
+        pts = [(n, per_n[n]["methods"][m]) for n in ns if m in per_n[n]["methods"]]
+        pts = [(n, st) for n, st in pts if st["mae"] is not None and st["mae"] > 0]
+        if not pts:
+            continue
+        default = m == "mine"
+        style = {"color": "black" if default else _color(m, library[m]), "marker": "*" if default else "o",
+                 "lw": 2.0 if default else 1.2, "markersize": 9 if default else 5}
+        ax1.plot([n for n, _ in pts], [st["mae"] for _, st in pts], label=m, **style)
+        timed = [(max(st["median_seconds"], 1e-3), st["mae"], n) for n, st in pts if st["median_seconds"] is not None]
+        if timed:
+            ax2.plot([t for t, _, _ in timed], [e for _, e, _ in timed], **style)
+            for t, e, n in timed:
+                note = ax2.annotate(f"{m} {n:,}", (t, e), xytext=(3, 3), textcoords="offset points", fontsize=7)
+                note.set_in_layout(False)
+    for ax in (ax1, ax2):
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.set_ylabel("mean absolute error, nats (log)")
+    ax1.set_xticks(ns)
+    ax1.set_xticklabels([f"{n:,}" for n in ns])
+    ax1.set_xlabel("samples n (log)")
+    ax1.set_title("error against sample size")
+    ax1.legend(fontsize=8)
+    ax2.set_xlabel("median seconds per estimate (log)")
+    ax2.set_title("error against time (one line per method through its sizes)")
+    tasks = {r["task"] for r in rows}
+    fig.suptitle(f"neuralmi bench: {len(tasks)} tasks, n = {', '.join(f'{n:,}' for n in ns)}")
+    fig.savefig(path, dpi=110)
+
+
+def _plot_tasks(
+    rows: Sequence[dict[str, Any]], tasks_path: str | Path, methods: list[str], library: dict[str, str], ns: list[int]
+) -> None:
+    """One panel per task: every cell's estimate, one row per method (per method and n when
+    there are several sizes), against the truth."""
+    from matplotlib.figure import Figure
+
+    truths = {r["task"]: r["truth"] for r in rows}
+
+    def label(method: str, n: int) -> str:
+        return method if len(ns) == 1 else f"{method} n={n:,}"
+
+    labels = [label(m, n) for m in methods for n in ns]
     order = list(dict.fromkeys(r["task"] for r in rows))
     cols = 6
     nrows = math.ceil(len(order) / cols)
-    fig = Figure(figsize=(3.2 * cols, 0.16 * len(methods) * nrows + 1.2 * nrows + 0.8), layout="constrained")
+    fig = Figure(figsize=(3.2 * cols, 0.16 * len(labels) * nrows + 1.2 * nrows + 0.8), layout="constrained")
     axes = np.atleast_1d(fig.subplots(nrows, cols, squeeze=False)).ravel()
-    ypos = {m: i for i, m in enumerate(methods)}
+    ypos = {lab: i for i, lab in enumerate(labels)}
     by_task: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in rows:
         by_task[r["task"]].append(r)
@@ -237,7 +392,7 @@ def plot(rows: Sequence[dict[str, Any]], path: str | Path, tasks_path: str | Pat
         span = max(1.0, abs(truth))
         left, right = min(0.0, truth) - 0.3 * span, max(0.0, truth) + 0.6 * span
         for r in by_task[task]:
-            y = ypos[r["method"]]
+            y = ypos[label(r["method"], int(r["n"]))]
             if r["estimate"] is None:
                 ax.scatter(left, y, marker="x", color="gray", s=12)
                 continue
@@ -246,9 +401,9 @@ def plot(rows: Sequence[dict[str, Any]], path: str | Path, tasks_path: str | Pat
                        marker="o" if e == r["estimate"] else (">" if e == right else "<"), alpha=0.8, linewidths=0)
         ax.axvline(truth, color="black", lw=0.8)
         ax.set_xlim(left - 0.02 * span, right + 0.02 * span)
-        ax.set_ylim(len(methods) - 0.5, -0.5)
-        ax.set_yticks(range(len(methods)))
-        ax.set_yticklabels(methods if ax in axes[::cols] else [], fontsize=6)
+        ax.set_ylim(len(labels) - 0.5, -0.5)
+        ax.set_yticks(range(len(labels)))
+        ax.set_yticklabels(labels if ax in axes[::cols] else [], fontsize=6)
         ax.tick_params(axis="x", labelsize=6)
         ax.set_title(f"{task}\n(truth {truth:.3f})", fontsize=7)
         ax.grid(True, axis="x", alpha=0.3)

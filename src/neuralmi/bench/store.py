@@ -35,8 +35,9 @@ _INT_COLUMNS = ("dim_x", "dim_y", "n", "seed")
 _FLOAT_COLUMNS = ("estimate", "stderr", "truth", "abs_error", "seconds")
 
 
-def _cell_key(row: dict[str, Any]) -> tuple[str, str, int]:
-    return (row["task"], row["method"], int(row["seed"]))
+def _cell_key(row: dict[str, Any]) -> tuple[str, str, int, int]:
+    """A cell: (task, method, seed, n); a folder may hold several sample sizes."""
+    return (row["task"], row["method"], int(row["seed"]), int(row["n"]))
 
 
 def _parse_row(raw: dict[str, str | None]) -> dict[str, Any] | None:
@@ -62,8 +63,8 @@ def _parse_row(raw: dict[str, str | None]) -> dict[str, Any] | None:
 
 
 def read_results(path: str | Path) -> list[dict[str, Any]]:
-    """The rows of a ``results.csv`` (typed; malformed rows skipped; the last row of a cell
-    wins).
+    """The rows of a ``results.csv`` (typed; malformed rows skipped; the last row of a cell,
+    ``(task, method, seed, n)``, wins).
 
     Raises:
         ValueError: the file is not a results file of ``neuralmi bench``.
@@ -82,7 +83,7 @@ def _read_results(path: Path) -> tuple[list[dict[str, Any]], int]:
         missing = [c for c in COLUMNS if c not in reader.fieldnames]
         if missing:
             raise BenchError(f"{path}: not a neuralmi bench results file (missing columns {', '.join(missing)})")
-        cells: dict[tuple[str, str, int], dict[str, Any]] = {}
+        cells: dict[tuple[str, str, int, int], dict[str, Any]] = {}
         bad = 0
         for raw in reader:
             row = _parse_row(raw)
@@ -105,7 +106,7 @@ class ResultStore:
         self.csv_path = out / "results.csv"
         self.json_path = out / "results.json"
         rows, bad = _read_results(self.csv_path)
-        self.rows: dict[tuple[str, str, int], dict[str, Any]] = {_cell_key(r): r for r in rows}
+        self.rows: dict[tuple[str, str, int, int], dict[str, Any]] = {_cell_key(r): r for r in rows}
         self.dropped = bad
         if bad or self._has_duplicates():
             self._rewrite()
@@ -140,7 +141,9 @@ class ResultStore:
                 out.append("" if value is None else str(value))
         return out
 
-    def done(self, key: tuple[str, str, int], retry_errors: bool) -> bool:
+    def done(self, key: tuple[str, str, int, int], retry_errors: bool) -> bool:
+        """Whether the cell ``(task, method, seed, n)`` has a row (with no error, when
+        ``retry_errors``)."""
         row = self.rows.get(key)
         return row is not None and not (retry_errors and row["error"] is not None)
 
