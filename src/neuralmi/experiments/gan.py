@@ -63,6 +63,16 @@ from typing import Any
 import numpy as np
 
 from ._common import progress_bar, show_progress
+from ._images import (
+    add_beta_arguments,
+    betas_from_args,
+    critic_step,
+    kl_to_uniform,
+    latent,
+    mi_backward,
+    resolve_device,
+    summary_rows,
+)
 
 __all__ = [
     "DESCRIPTION",
@@ -303,15 +313,10 @@ def make_data(data: str, n: int, std: float, rng: np.random.Generator) -> np.nda
 
 def _histogram_metrics(counts: np.ndarray, n: int, min_share: float) -> tuple[int, int, float | None]:
     """(bins covered, bins with any sample, KL of the histogram to uniform or None)."""
-    k = len(counts)
-    threshold = min_share * n / k
+    threshold = min_share * n / len(counts)
     covered = int(np.sum(counts >= threshold))
     any_hit = int(np.sum(counts >= 1))
-    total = counts.sum()
-    if total == 0:
-        return covered, any_hit, None
-    q = counts[counts > 0] / total
-    return covered, any_hit, float(np.sum(q * np.log(k * q)))
+    return covered, any_hit, kl_to_uniform(counts)
 
 
 def mode_metrics(samples: np.ndarray, std: float, min_share: float = 0.1) -> dict[str, Any]:
@@ -378,20 +383,6 @@ HEADLINE: dict[str, tuple[tuple[str, str], ...]] = {
 # ----------------------------------------------------------------------------- training
 
 
-def _resolve_device(name: str) -> Any:
-    import torch
-
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(name)
-    except RuntimeError:
-        raise ValueError(f"unknown device {name!r}; use auto, cpu, cuda or cuda:N") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {name!r} requested but CUDA is not available")
-    return dev
-
-
 def _networks(cfg: Config) -> tuple[Any, Any]:
     from torch import nn
 
@@ -417,13 +408,8 @@ def _networks(cfg: Config) -> tuple[Any, Any]:
 
 
 def _latent(cfg: Config, n: int, gen: Any, device: Any) -> tuple[Any, Any]:
-    """(generator input [eps, one-hot c], one-hot c) for ``n`` samples."""
-    import torch
-
-    eps = torch.rand(n, cfg.noise_dim, generator=gen) * 2.0 - 1.0
-    labels = torch.randint(0, cfg.n_codes, (n,), generator=gen)
-    c = torch.nn.functional.one_hot(labels, cfg.n_codes).float()
-    return torch.cat([eps, c], dim=1).to(device), c.to(device)
+    """(generator input [eps, one-hot c], one-hot c) for ``n`` samples: U(-1, 1) noise, one code."""
+    return latent(n, cfg.noise_dim, (cfg.n_codes,), gen, device, noise="uniform")
 
 
 def _headline(data: str, metrics: dict[str, Any]) -> str:
@@ -442,7 +428,6 @@ def _train_one(
     from torch.nn import functional as F
 
     from ..objectives import MutualInformation
-    from ..regularizers import adaptive_gradient_clipping
 
     t0 = time.perf_counter()
     rng = np.random.default_rng(seed)
@@ -518,19 +503,15 @@ def _train_one(
             if use_mi and step < mi_steps:
                 mi_value = mi(fake, c)
                 mi_acc.append(float(mi_value.detach()))
-                if cfg.clip:
-                    info = adaptive_gradient_clipping(g_loss, -mi_value, generator, weight=beta)
-                    scale_acc.append(info.scale)
-                else:
-                    (g_loss - beta * mi_value).backward(inputs=list(generator.parameters()))
+                scale = mi_backward(g_loss, mi_value, generator, beta, cfg.clip)
+                if scale is not None:
+                    scale_acc.append(scale)
             else:
                 g_loss.backward(inputs=list(generator.parameters()))
             opt_g.step()
             # statistics network step, on detached samples
             if use_mi and step < mi_steps:
-                opt_t.zero_grad()
-                mi.critic_loss(fake.detach(), c).backward()
-                opt_t.step()
+                critic_step(mi, opt_t, fake, c)
             step += 1
             if step in eval_at:
                 last = evaluate(step)
@@ -554,15 +535,6 @@ def _train_one(
     }
 
 
-def _mean_sd(values: list[float | None]) -> dict[str, Any]:
-    vals = [v for v in values if v is not None]
-    if not vals:
-        return {"mean": None, "sd": None, "values": values, "n": 0}
-    arr = np.asarray(vals, dtype=np.float64)
-    sd = float(arr.std(ddof=1)) if len(arr) > 1 else 0.0
-    return {"mean": float(arr.mean()), "sd": sd, "values": values, "n": len(vals)}
-
-
 def run(config: Config) -> dict[str, Any]:
     """Train every (beta, seed) GAN and collect the metrics; JSON-serialisable results.
 
@@ -574,7 +546,7 @@ def run(config: Config) -> dict[str, Any]:
     import torch
 
     cfg = config
-    device = _resolve_device(cfg.device)
+    device = resolve_device(cfg.device)
     threads = torch.get_num_threads()
     torch.set_num_threads(cfg.threads)
     t0 = time.perf_counter()
@@ -599,16 +571,7 @@ def run(config: Config) -> dict[str, Any]:
                           f"({r['seconds']:.0f} s)", file=sys.stderr, flush=True)
     finally:
         torch.set_num_threads(threads)
-    keys = [k for k in runs[0]["final"] if k != "counts"]
-    summary = []
-    for beta in cfg.betas:
-        mine = [r for r in runs if r["beta"] == beta]
-        row: dict[str, Any] = {"beta": beta, "seeds": [r["seed"] for r in mine]}
-        for key in keys:
-            row[key] = _mean_sd([r["final"][key] for r in mine])
-        row["seconds"] = _mean_sd([r["seconds"] for r in mine])
-        row["seconds_total"] = float(sum(r["seconds"] for r in mine))
-        summary.append(row)
+    summary = summary_rows(runs, "beta", cfg.betas)
     return {
         "experiment": "gan",
         "config": asdict(cfg),
@@ -728,11 +691,7 @@ def plot(results: dict[str, Any], path: str | Path) -> None:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The experiment's own options (the CLI adds --quick, --seeds, --out, --device, --quiet)."""
     parser.add_argument("--data", choices=DATASETS, default="25gaussians", help="target distribution (default 25gaussians)")
-    parser.add_argument(
-        "--beta", type=float, nargs="+", default=None, metavar="B",
-        help="MI weight(s); beta = 0 (the plain GAN) is always added for comparison unless --no-baseline (default: 1)",
-    )
-    parser.add_argument("--no-baseline", action="store_true", help="do not add the beta = 0 baseline")
+    add_beta_arguments(parser)
     parser.add_argument("--epochs", type=int, default=None, help=f"passes over the training points (default {Config.epochs})")
     parser.add_argument("--no-clip", action="store_true", help="no adaptive gradient clipping of the MI term")
     parser.add_argument(
@@ -744,10 +703,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def config_from_args(args: argparse.Namespace) -> Config:
     """Build a :class:`Config` from parsed CLI arguments."""
-    changes: dict[str, Any] = {"data": args.data, "device": getattr(args, "device", "auto")}
-    given = list(args.beta) if args.beta is not None else [1.0]
-    betas = given if args.no_baseline else [0.0] + [b for b in given if b != 0.0]
-    changes["betas"] = tuple(dict.fromkeys(betas))
+    changes: dict[str, Any] = {"data": args.data, "device": getattr(args, "device", "auto"), "betas": betas_from_args(args)}
     if args.seeds is not None:
         changes["seeds"] = args.seeds
     if args.epochs is not None:
