@@ -349,3 +349,63 @@ def test_gpu_matches_the_estimate_on_cpu_roughly() -> None:  # pragma: no cover 
     gpu = neuralmi.estimate(torch.as_tensor(x, device="cuda"), torch.as_tensor(y, device="cuda"), device="cuda", seed=0)
     assert gpu.config["device"].startswith("cuda")
     assert abs(gpu.mi - cpu.mi) < 0.05
+
+
+def test_high_dimensional_small_sample_baseline_does_not_collapse() -> None:
+    # 50 + 50 equicorrelated dimensions (truth 1.62 nats), 1,000 rows: the unshrunk Gaussian
+    # baseline fitted on 700 rows overfits, its held-out bound falls below zero and the estimate
+    # read 0; the baseline shrunk by held-out selection reads close to the truth
+    from neuralmi.tasks import dense_gaussian
+
+    task = dense_gaussian(50, 50, 0.5)
+    x, y = task.sample(1000, seed=1)
+    res = neuralmi.estimate(x, y, seed=0, steps=300)
+    assert abs(res.mi - task.mi) < 0.25, (res.mi, task.mi)
+    unshrunk = neuralmi.estimate(x, y, seed=0, steps=300, baseline_shrinkage=None)
+    assert unshrunk.mi < 0.5 * task.mi  # what the issue reported (0 for 1.62)
+
+
+def test_duplicated_rows_stay_in_one_fold_and_are_flagged() -> None:
+    # 200 rows repeated 10 times (truth 0.51): copies split between training and held-out data
+    # once read 0.83 +- 0.04 with no warning
+    task = CorrelatedGaussian(dim=1, rho=0.8)
+    x, y = task.sample(200, seed=0)
+    xs, ys = np.repeat(x, 10, axis=0), np.repeat(y, 10, axis=0)
+    with pytest.warns(neuralmi.exceptions.DuplicateRowsWarning, match="1800 of the 2000 rows"):
+        res = neuralmi.estimate(xs, ys, seed=0)
+    lo, hi = res.ci(0.95)
+    assert lo <= task.mi <= hi and res.mi < 0.7, (res.mi, res.stderr)
+    assert res.stderr > 0.05  # 200 observations, not 2000
+    from neuralmi.estimators import _duplicate_groups, _split
+
+    groups = _duplicate_groups(xs, ys)
+    parts = _split(2000, 0.3, 0, groups)
+    sides = [set(groups[p]) for p in parts]
+    assert not (sides[0] & sides[1]) and not (sides[0] & sides[2]) and not (sides[1] & sides[2])
+    assert sum(len(p) for p in parts) == 2000
+
+
+def test_a_deterministic_relation_is_not_given_a_confident_interval() -> None:
+    # x == y: the MI is infinite; MINE once printed 83.2 with [81.3, 85.2], KSG 6.68 +- 0
+    x = np.random.default_rng(0).standard_normal((2000, 1))
+    for method in ("mine", "ksg"):
+        with pytest.warns(neuralmi.exceptions.UncertifiableWarning):
+            res = neuralmi.estimate(x, x.copy(), method=method, seed=0)
+        assert not res.certified and res.ci(0.95) == (0.0, math.inf)
+        assert "NOT CERTIFIED" in str(res) and "CI [" not in str(res)
+
+
+def test_ksg_in_high_dimension_is_flagged_and_intervals_stay_non_negative() -> None:
+    rng = np.random.default_rng(0)
+    z = rng.standard_normal((500, 100))
+    x, y = z, z + rng.standard_normal((500, 100))  # 100 pairs, 0.35 nats each
+    with pytest.warns(neuralmi.exceptions.HighDimensionWarning):
+        res = neuralmi.estimate(x, y, method="ksg")
+    assert res.ci(0.95)[0] >= 0.0
+
+
+def test_discrete_looking_sides_suggest_the_discrete_estimator() -> None:
+    labels = np.repeat(np.arange(10), 200)
+    onehot = np.eye(10)[labels]
+    with pytest.warns(neuralmi.exceptions.DiscreteDataWarning, match="discrete='y'"):
+        neuralmi.estimate(onehot + 0.0, labels.astype(float), seed=0, steps=50)

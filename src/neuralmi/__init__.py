@@ -16,7 +16,7 @@ __version__ = "0.2.0"
 
 # submodules and names that load on first use, not on ``import neuralmi`` (SciPy's integrators
 # and KD-trees cost import time that an estimate does not need)
-_LAZY_MODULES = ("tasks", "nonparametric", "data", "regularizers", "preprocessing", "training", "objectives")
+_LAZY_MODULES = ("tasks", "nonparametric", "data", "regularizers", "preprocessing", "training", "objectives", "independence")
 _LAZY_NAMES = {
     "ksg": "nonparametric",
     "ksg_lnc": "nonparametric",
@@ -25,6 +25,8 @@ _LAZY_NAMES = {
     "KSG": "nonparametric",
     "GaussianMI": "nonparametric",
     "adaptive_gradient_clipping": "regularizers",
+    "independence_test": "independence",
+    "IndependenceTest": "independence",
 }
 
 
@@ -66,6 +68,8 @@ __all__ = [
     "gaussian_mi",
     "binned_mi",
     "adaptive_gradient_clipping",
+    "independence_test",
+    "IndependenceTest",
     "bounds",
     "critics",
     "exceptions",

@@ -29,6 +29,9 @@ __all__ = [
     "NegativeEstimateWarning",
     "NoProgressWarning",
     "UnstableEstimateWarning",
+    "DuplicateRowsWarning",
+    "HighDimensionWarning",
+    "DiscreteDataWarning",
     "emit",
 ]
 
@@ -79,6 +82,18 @@ class NoProgressWarning(NeuralMIWarning):
 
 class UnstableEstimateWarning(NeuralMIWarning):
     """Parts of the estimate (held-out folds) disagree beyond their error bars."""
+
+
+class DuplicateRowsWarning(NeuralMIWarning):
+    """Some rows are exact copies of others (repeated measurements or an artefact)."""
+
+
+class HighDimensionWarning(NeuralMIWarning):
+    """The estimator is known to be strongly biased at this dimension and sample size."""
+
+
+class DiscreteDataWarning(NeuralMIWarning):
+    """A side takes few distinct values: a discrete estimator fits it better."""
 
 
 def emit(found: Iterable[tuple[type[Warning], str]], stacklevel: int = 3) -> tuple[str, ...]:

@@ -49,6 +49,10 @@ class MIResult:
         seconds: wall time of the whole estimate.
         n_train, n_test: samples used to train the critic and to evaluate it.
         warnings: plain-language reasons to distrust the number (empty when none).
+        certified: ``False`` when the estimate is beyond what the sample can certify (a neural
+            estimate within 1 nat of log of the held-out samples, a KSG estimate within 1 nat of
+            its ceiling; e.g. Y a deterministic function of X): ``ci`` returns ``(0, inf)`` and the
+            printed line says so instead of printing a confident interval.
     """
 
     mi: float
@@ -60,6 +64,7 @@ class MIResult:
     n_train: int = 0
     n_test: int = 0
     warnings: tuple[str, ...] = ()
+    certified: bool = True
 
     @property
     def interval_covers(self) -> str:
@@ -86,7 +91,10 @@ class MIResult:
         if self.stderr is None:
             raise ValueError(f"method {self.method!r} gives no standard error, so no interval")
         z = NormalDist().inv_cdf(0.5 + level / 2.0)
-        return (self.mi - z * self.stderr, self.mi + z * self.stderr)
+        if not self.certified:
+            return (0.0, math.inf)
+        low = self.mi - z * self.stderr
+        return (0.0 if low < 0 else low, self.mi + z * self.stderr)  # MI is never negative (NaN stays NaN)
 
     def to_dict(self) -> dict[str, Any]:
         """A plain dictionary (JSON-serialisable) of every field, plus ``bits`` and ``ci95``."""
@@ -96,6 +104,7 @@ class MIResult:
             "stderr": self.stderr,
             "ci95": list(self.ci(0.95)) if self.stderr is not None else None,
             "ci_covers": self.interval_covers if self.stderr is not None else None,
+            "certified": self.certified,
             "method": self.method,
             "config": self.config,
             "history": self.history,
@@ -114,7 +123,12 @@ class MIResult:
         return text
 
     def __str__(self) -> str:
-        if self.stderr is None:
+        if not self.certified:
+            s = (
+                f"I(X;Y) = {self.mi:.4f} nats [{self.method}], NOT CERTIFIED: more than this sample can "
+                "certify, so no interval (the true MI may be far higher, even infinite; see the warnings)"
+            )
+        elif self.stderr is None:
             s = f"I(X;Y) = {self.mi:.4f} nats ({self.bits:.4f} bits) [{self.method}]"
         else:
             lo, hi = self.ci(0.95)
