@@ -44,6 +44,7 @@ EXPERIMENTS: dict[str, str] = {
     "gaussian": "neuralmi.experiments.gaussian",
     "nonlinear": "neuralmi.experiments.nonlinear",
     "gan": "neuralmi.experiments.gan",
+    "ib": "neuralmi.experiments.ib",
     "stacked": "neuralmi.experiments.stacked",
     "ali": "neuralmi.experiments.ali",
 }
