@@ -16,7 +16,7 @@ __version__ = "0.2.0"
 
 # submodules and names that load on first use, not on ``import neuralmi`` (SciPy's integrators
 # and KD-trees cost import time that an estimate does not need)
-_LAZY_MODULES = ("tasks", "nonparametric", "data", "regularizers", "preprocessing", "training", "objectives", "independence")
+_LAZY_MODULES = ("tasks", "nonparametric", "data", "regularizers", "preprocessing", "training", "objectives", "independence", "conditional", "discrete")
 _LAZY_NAMES = {
     "ksg": "nonparametric",
     "ksg_lnc": "nonparametric",
@@ -27,6 +27,16 @@ _LAZY_NAMES = {
     "adaptive_gradient_clipping": "regularizers",
     "independence_test": "independence",
     "IndependenceTest": "independence",
+    "ksg_cmi": "nonparametric",
+    "gaussian_cmi": "nonparametric",
+    "mixed_ksg": "nonparametric",
+    "KSGCMI": "nonparametric",
+    "GaussianCMI": "nonparametric",
+    "MixedKSG": "nonparametric",
+    "ConditionalMI": "conditional",
+    "estimate_conditional": "conditional",
+    "plugin_mi": "discrete",
+    "estimate_discrete": "discrete",
 }
 
 
@@ -70,6 +80,11 @@ __all__ = [
     "adaptive_gradient_clipping",
     "independence_test",
     "IndependenceTest",
+    "ksg_cmi",
+    "gaussian_cmi",
+    "mixed_ksg",
+    "ConditionalMI",
+    "plugin_mi",
     "bounds",
     "critics",
     "exceptions",

@@ -24,7 +24,28 @@ from neuralmi.tasks.gaussian import (
 )
 from neuralmi.tasks.mixture import DiscreteContinuous, GaussianMixture2D, bimodal_gaussian
 from neuralmi.tasks.nonlinear import AdditiveUniform, NonlinearChannel
+from neuralmi.tasks.conditional import (
+    AdditiveNoiseConditional,
+    ConditionalGaussian,
+    ConditionalTask,
+    NonlinearChain,
+    TransformedConditional,
+    chain_gaussian,
+    cmi_gaussian,
+    collider_gaussian,
+    confounded_gaussian,
+    transform_conditional,
+)
+from neuralmi.tasks.discrete import (
+    DiscreteTable,
+    GaussianClasses,
+    QuantizedGaussian,
+    gaussian_classes,
+    random_table,
+    symmetric_channel,
+)
 from neuralmi.tasks.registry import BENCHMARK, beyond_normal_names, get, names, register, unregister
+from neuralmi.tasks.registry import CONDITIONAL_BENCHMARK, DISCRETE_BENCHMARK, conditional_names, discrete_names
 from neuralmi.tasks.student import StudentT, student_t_mi_correction
 from neuralmi.tasks.transforms import (
     Affine,
@@ -91,6 +112,26 @@ __all__ = [
     "register",
     "unregister",
     "BENCHMARK",
+    "ConditionalTask",
+    "ConditionalGaussian",
+    "confounded_gaussian",
+    "cmi_gaussian",
+    "chain_gaussian",
+    "collider_gaussian",
+    "TransformedConditional",
+    "transform_conditional",
+    "AdditiveNoiseConditional",
+    "NonlinearChain",
+    "CONDITIONAL_BENCHMARK",
+    "conditional_names",
+    "GaussianClasses",
+    "gaussian_classes",
+    "QuantizedGaussian",
+    "DiscreteTable",
+    "symmetric_channel",
+    "random_table",
+    "DISCRETE_BENCHMARK",
+    "discrete_names",
     "BEYOND_NORMAL",
     "beyond_normal_names",
 ]

@@ -23,6 +23,14 @@ Also registered: the 40 tasks of benchmark-mi's "Beyond Normal" suite under bmi'
 (``1v1-normal-0.75``, ``multinormal-dense-50-50-0.5``, ...; :mod:`neuralmi.tasks.beyond_normal`),
 listed in :data:`BEYOND_NORMAL` and by :func:`beyond_normal_names`. They are outside
 :data:`BENCHMARK` and :func:`names` (the benchmark's task set is unchanged); :func:`get` finds them.
+
+Two more suites live beside it, outside :data:`BENCHMARK` and :func:`names` (so the MI
+benchmark's task set is unchanged): :data:`CONDITIONAL_BENCHMARK`, tasks with known conditional
+MI (:mod:`neuralmi.tasks.conditional`; ``sample`` returns ``(x, y, z)``), listed by
+:func:`conditional_names`, and :data:`DISCRETE_BENCHMARK`, tasks with a discrete side
+(:mod:`neuralmi.tasks.discrete`), listed by :func:`discrete_names`. :func:`get` finds all of them
+(names: ``cgauss-*``, ``chain-*``, ``collider-*``, ``cnoise-*``, transformed ``{t}-cgauss-*``;
+``labels-*``, ``qgauss-*``, ``channel-*``, ``table-*``).
 """
 
 from __future__ import annotations
@@ -186,6 +194,138 @@ def get(name: str) -> TaskProtocol:
     try:
         return _TASKS[name]
     except KeyError:
-        close = difflib.get_close_matches(name, [*_TASKS, *BEYOND_NORMAL], n=5, cutoff=0.6)
+        _ensure_extra_built()
+        if name in _EXTRA:
+            return _EXTRA[name]  # type: ignore[return-value]
+        close = difflib.get_close_matches(name, [*_TASKS, *_EXTRA, *BEYOND_NORMAL], n=5, cutoff=0.6)
         hint = f"; did you mean: {', '.join(close)}" if close else "; see neuralmi.tasks.names()"
         raise ValueError(f"unknown task {name!r}{hint}") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# The conditional-MI and discrete suites (outside BENCHMARK and names(): the MI benchmark's task
+# set is unchanged; get() finds them)
+# ---------------------------------------------------------------------------------------------
+
+__all__ += ["CONDITIONAL_BENCHMARK", "DISCRETE_BENCHMARK", "conditional_names", "discrete_names"]
+
+
+def _conditional_factories() -> list[Callable[[], object]]:
+    from neuralmi.tasks.conditional import (
+        AdditiveNoiseConditional,
+        NonlinearChain,
+        chain_gaussian,
+        cmi_gaussian,
+        collider_gaussian,
+        transform_conditional,
+    )
+    from neuralmi.tasks.transforms import Asinh, HalfCube, NormalCDF, Spiral, Wiggly
+
+    g = CorrelatedGaussian
+    return [
+        # confounded Gaussians: d_z 1..20, CMI 0.5..2 nats
+        lambda: cmi_gaussian(0.5, 1),
+        lambda: cmi_gaussian(1.0, 5),
+        lambda: cmi_gaussian(0.5, 10),
+        lambda: cmi_gaussian(1.0, 20),
+        lambda: cmi_gaussian(2.0, 20),
+        lambda: cmi_gaussian(1.0, 5, dim_x=2, dim_y=2),
+        lambda: cmi_gaussian(2.0, 10, dim_x=3, dim_y=3),
+        # colliders (MI 0, CMI > 0)
+        lambda: collider_gaussian(1),
+        lambda: collider_gaussian(5),
+        # chains (CMI 0, MI > 0)
+        lambda: chain_gaussian(1),
+        lambda: chain_gaussian(5),
+        lambda: chain_gaussian(20),
+        lambda: NonlinearChain(1, "tanh"),
+        lambda: NonlinearChain(5, "tanh"),
+        lambda: NonlinearChain(10, "square"),
+        # bijections of X, Y and Z (same CMI, non-Gaussian)
+        lambda: transform_conditional(cmi_gaussian(1.0, 5), HalfCube(), HalfCube(), HalfCube()),
+        lambda: transform_conditional(cmi_gaussian(1.0, 3), Asinh(), Wiggly(), Spiral()),
+        lambda: transform_conditional(cmi_gaussian(0.5, 3), NormalCDF(), HalfCube(), Wiggly()),
+        lambda: transform_conditional(collider_gaussian(3), HalfCube(), HalfCube(), HalfCube()),
+        # non-linear confounding, Gaussian and Student-t noise
+        lambda: AdditiveNoiseConditional(g(1, 0.8), 5, "tanh"),
+        lambda: AdditiveNoiseConditional(g(2, 0.75), 10, "sin"),
+        lambda: AdditiveNoiseConditional(g(1, 0.9), 20, "square"),
+        lambda: AdditiveNoiseConditional(StudentT(1, 1, dof=3, rho=0.6), 5, "tanh"),
+    ]
+
+
+def _discrete_factories() -> list[Callable[[], object]]:
+    from neuralmi.tasks.discrete import (
+        GaussianClasses,
+        QuantizedGaussian,
+        gaussian_classes,
+        random_table,
+        symmetric_channel,
+    )
+
+    return [
+        # class labels with Gaussian class-conditional features
+        lambda: gaussian_classes(2, 1, spacing=2.0),
+        lambda: gaussian_classes(4, 1, spacing=2.0),
+        lambda: gaussian_classes(4, 5, spacing=2.0),
+        lambda: gaussian_classes(10, 5, spacing=3.0),
+        lambda: gaussian_classes(6, 3, spacing=2.0, layout="circle"),
+        lambda: gaussian_classes(8, 10, spacing=3.0, layout="circle", priors="skewed"),
+        lambda: GaussianClasses(
+            [[0.0], [1.5], [4.0]], sigma=[1.0, 0.5, 2.0], priors=[0.2, 0.3, 0.5], name="labels-k3-d1-hetero"
+        ),
+        # continuous X, quantised Y
+        lambda: QuantizedGaussian(0.5, bins_y=2),
+        lambda: QuantizedGaussian(0.8, bins_y=4),
+        lambda: QuantizedGaussian(0.95, bins_y=10),
+        # discrete-discrete
+        lambda: QuantizedGaussian(0.8, bins_y=4, bins_x=4),
+        lambda: symmetric_channel(5, 0.2),
+        lambda: symmetric_channel(20, 0.5),
+        lambda: random_table(4, 6, seed=0),
+    ]
+
+
+_EXTRA: dict[str, object] = {}
+_EXTRA_BUILT = False
+#: names of the conditional-MI suite (filled on first use; see :func:`conditional_names`)
+CONDITIONAL_BENCHMARK: list[str] = []
+#: names of the discrete suite (filled on first use; see :func:`discrete_names`)
+DISCRETE_BENCHMARK: list[str] = []
+
+
+def _ensure_extra_built() -> None:
+    global _EXTRA_BUILT
+    if _EXTRA_BUILT:
+        return
+    _ensure_built()
+    suites = ((_conditional_factories(), CONDITIONAL_BENCHMARK), (_discrete_factories(), DISCRETE_BENCHMARK))
+    for factories, listing in suites:
+        for factory in factories:
+            task = factory()
+            name = task.name  # type: ignore[attr-defined]
+            if name in _EXTRA or name in _TASKS:
+                raise RuntimeError(f"duplicate task name {name!r}")
+            _EXTRA[name] = task
+            listing.append(name)
+    _EXTRA_BUILT = True
+
+
+def conditional_names(pattern: str | None = None) -> list[str]:
+    """Names of the conditional-MI suite (:data:`CONDITIONAL_BENCHMARK`), in suite order,
+    optionally filtered by an ``fnmatch`` pattern. Each is a
+    :class:`~neuralmi.tasks.conditional.ConditionalTask` (``get(name).sample(n, seed)`` returns
+    ``(x, y, z)``; ``.cmi`` is the truth)."""
+    _ensure_extra_built()
+    if pattern is not None and not isinstance(pattern, str):
+        raise TypeError("pattern must be a string or None")
+    return [n for n in CONDITIONAL_BENCHMARK if pattern is None or fnmatch.fnmatchcase(n, pattern)]
+
+
+def discrete_names(pattern: str | None = None) -> list[str]:
+    """Names of the discrete suite (:data:`DISCRETE_BENCHMARK`), in suite order, optionally
+    filtered by an ``fnmatch`` pattern; each task has ``discrete`` (``"y"`` or ``"xy"``)."""
+    _ensure_extra_built()
+    if pattern is not None and not isinstance(pattern, str):
+        raise TypeError("pattern must be a string or None")
+    return [n for n in DISCRETE_BENCHMARK if pattern is None or fnmatch.fnmatchcase(n, pattern)]
