@@ -30,9 +30,10 @@ Models (``arch``):
   batch norm and ReLU); a 3x3 convolution to 3 channels; tanh. Discriminator: 3x3 stride-2
   convolutions to 2, 4 and 8 channels (14x14, 7x7, 4x4), each with batch norm and
   LeakyReLU(0.3); a linear layer to one logit. Noise :math:`N(0, I)` of dimension 256; Adam,
-  discriminator lr 2e-4, generator lr 1e-4, betas (0.5, 0.99); batch 128; real batches drawn
-  fresh each step. (Unrolled GAN and PacGAN train this for 500,000 steps; the CPU default is
-  far shorter, see ``steps``.)
+  discriminator lr 2e-4, generator lr 1e-4, betas (0.5, 0.99); real batches drawn fresh each
+  step. Unrolled GAN and PacGAN train this with batch 128 for 500,000 steps; the CPU default
+  is batch 64 for 2,000 steps (about 8 minutes for beta = 0 and 13 for beta = 1 on one thread
+  of the shared 2-core development machine), evaluated at steps 1,000 and 2,000.
 - ``"dcgan"`` (``--paper``): the DCGAN of VEEGAN's and PacGAN's Stacked-MNIST runs (PacGAN's
   ``VEEGAN_experiment``, whose DCGAN row is the paper's "DCGAN 99 / 3.40"): generator linear to
   2x2x512, 5x5 stride-2 transposed convolutions to 4x4x256, 7x7x128, 14x14x64, 28x28x3, batch
@@ -45,8 +46,9 @@ GAN + MINE: the generator gets :math:`[\varepsilon, c]`, :math:`c` three one-hot
 classes (one per channel, ``code_classes``), and minimises the non-saturating GAN loss minus
 :math:`\beta\, I(G([\varepsilon, c]); c)`, the MI estimated by MINE
 (:class:`neuralmi.MutualInformation`, ``method="mine"``) with a convolutional statistics network
-(:class:`neuralmi.critics.ConvCritic`: 3x3 stride-2 convolutions to 32, 64, 128 channels,
-global average pooling, an MLP of width 256 on ``[features, c]``), and the MI term's gradient
+(:class:`neuralmi.critics.ConvCritic`: 3x3 stride-2 convolutions to 16 and 32 channels, global
+average pooling, an MLP of width 128 on ``[features, c]``; ``--paper``: 32, 64, 128 channels and
+width 256), and the MI term's gradient
 clipped adaptively to the GAN loss's (norms over all generator parameters), exactly as in the
 25-Gaussian experiment (:mod:`neuralmi.experiments.gan`; the shared code is in
 :mod:`neuralmi.experiments._images`). With :math:`\beta = 0` the same generator (code input
