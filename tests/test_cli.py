@@ -399,3 +399,21 @@ def test_estimate_imports_neither_the_bench_nor_matplotlib(data: dict[str, Path]
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().endswith("ok")
 
+
+
+def test_estimate_with_an_independence_test(tmp_path, capsys) -> None:
+    import numpy as np
+
+    from neuralmi.cli import main
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((400, 1))
+    np.save(tmp_path / "a.npy", x)
+    np.save(tmp_path / "b.npy", x + rng.standard_normal((400, 1)))
+    code = main(["estimate", "--x-file", str(tmp_path / "a.npy"), "--y-file", str(tmp_path / "b.npy"),
+                 "--steps", "60", "--test", "19", "--quiet"])
+    out = capsys.readouterr().out
+    assert code == 0 and "independence test: p = 0.1" in out  # 2 / 20: the smallest attainable
+    code = main(["estimate", "--x-file", str(tmp_path / "a.npy"), "--y-file", str(tmp_path / "b.npy"),
+                 "--method", "ksg", "--test", "19"])
+    assert code == 2 and "--test: only for neural methods" in capsys.readouterr().err

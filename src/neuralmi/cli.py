@@ -127,6 +127,12 @@ def _add_estimate_parser(sub: Any) -> None:
     p.add_argument("--k", type=positive_int, help="neighbours for --method ksg (default 3)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N (default auto)")
+    p.add_argument(
+        "--test",
+        type=positive_int,
+        metavar="B",
+        help="also test independence: a permutation p-value from B permutations per held-out fold (neural methods)",
+    )
     p.add_argument("--json", action="store_true", help="print the full result as JSON")
     p.add_argument("--plot", metavar="PNG", help="write the training curve to this PNG")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -161,15 +167,26 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
             value = getattr(args, name)
             if value is not None:
                 options[name] = value
-        result = estimate(x, y, method=args.method, critic=args.critic, **options)
+        if args.test is not None:
+            from .independence import independence_test
+
+            test = independence_test(x, y, method=args.method, critic=args.critic, n_permutations=args.test, **options)
+            result, p_value = test.result, test.p_value
+        else:
+            result = estimate(x, y, method=args.method, critic=args.critic, **options)
     _warn_result(result.warnings)
     if args.plot and result.history.get("step"):
         result.plot(args.plot)
     if args.json:
-        print(result.to_json())
+        out = result.to_dict()
+        if args.test is not None:
+            out["independence_p_value"] = p_value
+        print(json.dumps(out, indent=2))
     else:
         # the result without its warning lines: those went to stderr, as `neuralmi: warning: ...`
         print("\n".join(line for line in str(result).splitlines() if not line.startswith("  warning: ")))
+        if args.test is not None:
+            print(f"  independence test: p = {p_value:.4g} ({args.test} permutations per held-out fold)")
         print(f"  {x.shape[0]} samples, dim x = {x.shape[1]}, dim y = {y.shape[1]}, {result.seconds:.1f} s")
     return 0
 
@@ -185,6 +202,7 @@ def _check_options_apply(args: argparse.Namespace, baseline: bool) -> None:
             "--transform": args.transform,
             "--test-size": args.test_size,
             "--plot": args.plot,
+            "--test": args.test,
         }
         given = [flag for flag, value in flags.items() if value is not None]
         if args.critic != "auto":
