@@ -417,3 +417,81 @@ def test_estimate_with_an_independence_test(tmp_path, capsys) -> None:
     code = main(["estimate", "--x-file", str(tmp_path / "a.npy"), "--y-file", str(tmp_path / "b.npy"),
                  "--method", "ksg", "--test", "19"])
     assert code == 2 and "--test: only for neural methods" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------------------------
+# --z (conditional MI) and --discrete (labels, text columns accepted)
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def cmi_data(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    from neuralmi import tasks
+
+    d = tmp_path_factory.mktemp("cli_cmi")
+    x, y, z = tasks.cmi_gaussian(0.5, 2).sample(400, seed=0)
+    header = "a,b,c,d"
+    table = np.column_stack([x, y, z])
+    paths = {"cmi": d / "cmi.csv", "labels": d / "labels.csv", "npz": d / "cmi.npz", "missing": d / "missing.csv"}
+    np.savetxt(paths["cmi"], table, delimiter=",", header=header, comments="", fmt="%.17g")
+    np.savez(paths["npz"], x=x, y=y, z=z)
+    gx, gy = tasks.gaussian_classes(3, 2, spacing=2.0).sample(300, seed=0)
+    names = np.array(["low", "mid", "high"])[gy[:, 0].astype(int)]
+    lines = ["f1,f2,grade"] + [f"{a:.10g},{b:.10g},{c}" for (a, b), c in zip(gx, names)]
+    paths["labels"].write_text("\n".join(lines) + "\n")
+    lines[5] = lines[5].rsplit(",", 1)[0] + ","
+    paths["missing"].write_text("\n".join(lines) + "\n")
+    return paths
+
+
+def test_estimate_with_z_prints_a_conditional_estimate(cmi_data: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(["estimate", cmi_data["cmi"], "--x", "a", "--y", "b", "--z", "c,d", "--method", "gaussian"], capsys)
+    assert code == 0 and out.startswith("I(X;Y|Z) = ") and "dim z = 2" in out
+    code, out, _ = run(["estimate", cmi_data["cmi"], "--x", "a", "--y", "b", "--z", "c:d", "--method", "ksg", "--k", "4", "--json"], capsys)
+    res = json.loads(out)
+    assert code == 0 and res["config"]["conditional"] is True and res["config"]["k"] == 4
+    code, out, _ = run(["estimate", cmi_data["npz"], "--z", "z", "--method", "gaussian", "--json"], capsys)
+    assert code == 0 and abs(json.loads(out)["mi"] - 0.5) < 0.15
+
+
+def test_estimate_with_z_neural(cmi_data: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["estimate", cmi_data["cmi"], "--x", "a", "--y", "b", "--z", "c,d", *NEURAL, "--json"], capsys)
+    res = json.loads(out)
+    assert code == 0 and res["method"] == "mine" and res["config"]["strategy"] == "chain"
+    assert set(res["config"]["terms"]) == {"I(X;Y,Z)", "I(X;Z)"}
+
+
+def test_estimate_discrete_text_labels(cmi_data: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["estimate", cmi_data["labels"], "--x", "f1,f2", "--y", "grade", "--discrete", "y", "--method", "mixed_ksg", "--json"], capsys)
+    res = json.loads(out)
+    assert code == 0 and res["method"] == "mixed_ksg" and res["config"]["categories"] == {"y": 3}
+    code, out, _ = run(["estimate", cmi_data["labels"], "--x", "f1,f2", "--y", "grade", "--discrete", "y", *NEURAL], capsys)
+    assert code == 0 and "[classifier]" in out and "discrete: y" in out
+
+
+@pytest.mark.parametrize(
+    "argv,needles",
+    [
+        (["--x", "f1", "--y", "grade"], ("non-numeric value", "grade")),  # a text column not declared discrete
+        (["--x", "f1", "--y", "grade", "--discrete", "y", "--method", "gaussian"], ("continuous data",)),
+        (["--x", "f1", "--y", "grade", "--method", "plugin"], ("only with --discrete",)),
+        (["--x", "f1", "--y", "grade", "--discrete", "y", "--z", "f1"], ("both",)),
+        (["--x", "f1", "--y", "grade", "--discrete", "y", "--test", "5"], ("--test",)),
+        (["--x", "f1", "--y", "grade", "--discrete", "y", "--method", "mixed_ksg", "--steps", "5"], ("only for neural methods",)),
+    ],
+)
+def test_discrete_and_z_errors_are_one_line(
+    cmi_data: dict[str, Path], capsys: pytest.CaptureFixture[str], argv: list[str], needles: tuple[str, ...]
+) -> None:
+    code, _, err = run(["estimate", cmi_data["labels"], *argv], capsys)
+    assert_one_line_error(code, err, *needles)
+
+
+def test_missing_label_cell_names_row_and_column(cmi_data: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(["estimate", cmi_data["missing"], "--x", "f1", "--y", "grade", "--discrete", "y", "--method", "mixed_ksg"], capsys)
+    assert_one_line_error(code, err, "grade", "data row 5", "missing value")
+
+
+def test_z_needs_a_data_file(data: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(["estimate", "--x-file", data["x_npy"], "--y-file", data["y_npy"], "--z", "0"], capsys)
+    assert_one_line_error(code, err, "--z and --discrete need a data FILE")

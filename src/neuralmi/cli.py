@@ -105,18 +105,31 @@ def _add_estimate_parser(sub: Any) -> None:
             "  neuralmi estimate data.csv --x 0,1 --y 2\n"
             "  neuralmi estimate data.tsv --x height,weight --y income --method nwj --json\n"
             "  neuralmi estimate pair.npz\n"
-            "  neuralmi estimate --x-file a.npy --y-file b.npy --method ksg"
+            "  neuralmi estimate --x-file a.npy --y-file b.npy --method ksg\n"
+            "  neuralmi estimate data.csv --x a --y b --z c,d          (conditional: I(X;Y|Z))\n"
+            "  neuralmi estimate data.csv --x a,b --y label --discrete y  (labels: text or numbers)"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("file", nargs="?", help="CSV/TSV/TXT table or .npz file")
     p.add_argument("--x", help="columns of X: names or 0-based indices, e.g. '0,1', 'a,b', '0-3' (for .npz: the array key, default x)")
     p.add_argument("--y", help="columns of Y (for .npz: the array key, default y)")
+    p.add_argument("--z", help="columns of Z to condition on: estimate I(X;Y|Z) (for .npz: the array key)")
+    p.add_argument(
+        "--discrete",
+        choices=("x", "y", "xy"),
+        help="which side is discrete (labels; text columns accepted): classifier bound, or plug-in when both",
+    )
     p.add_argument("--x-file", help=".npy file with the X samples (n, dx)")
     p.add_argument("--y-file", help=".npy file with the Y samples (n, dy)")
     p.add_argument("--delimiter", help="field delimiter of a table (default: from the extension or sniffed)")
     p.add_argument("--header", choices=("yes", "no", "auto"), default="auto", help="does the table have a header row")
-    p.add_argument("--method", default="mine", choices=(*NEURAL_METHODS, *BASELINE_METHODS), help="estimator (default: mine)")
+    p.add_argument(
+        "--method",
+        default="mine",
+        choices=(*NEURAL_METHODS, *BASELINE_METHODS, *DISCRETE_ONLY_METHODS),
+        help="estimator (default: mine; with --discrete also classifier, plugin, mixed_ksg)",
+    )
     p.add_argument("--critic", default="auto", choices=("auto", "concat", "separable", "bilinear", "gaussian"), help="critic network (default: auto)")
     p.add_argument("--hidden", type=hidden_widths, help="hidden layer widths, e.g. 128,128")
     p.add_argument("--steps", type=positive_int, help="maximum training steps")
@@ -139,12 +152,20 @@ def _add_estimate_parser(sub: Any) -> None:
     p.set_defaults(func=_cmd_estimate)
 
 
+#: methods of ``neuralmi estimate`` that exist only for a discrete side (``--discrete``)
+DISCRETE_ONLY_METHODS = ("classifier", "plugin", "mixed_ksg")
+
+
 def _cmd_estimate(args: argparse.Namespace) -> int:
     from .data import load_pair
     from .estimators import BASELINE_METHODS, estimate
 
     if args.file is None and not (args.x_file or args.y_file):
         raise CLIError("give a data FILE, or --x-file and --y-file")
+    if args.z is not None or args.discrete is not None:
+        return _cmd_estimate_columns(args)
+    if args.method in DISCRETE_ONLY_METHODS:
+        raise CLIError(f"--method {args.method}: only with --discrete")
     _check_options_apply(args, args.method in BASELINE_METHODS)
     header = {"yes": True, "no": False, "auto": None}[args.header]
     if args.file is not None and args.file.lower().endswith(".npz"):
@@ -191,6 +212,60 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_estimate_columns(args: argparse.Namespace) -> int:
+    """``neuralmi estimate`` with ``--z`` (conditional MI) and/or ``--discrete`` (labels)."""
+    from .data import load_columns
+    from .estimators import BASELINE_METHODS, estimate
+
+    if args.file is None:
+        raise CLIError("--z and --discrete need a data FILE (a table or an .npz archive), not --x-file/--y-file")
+    if args.test is not None:
+        raise CLIError("--test: not with --z or --discrete")
+    if args.method in DISCRETE_ONLY_METHODS and args.discrete is None:
+        raise CLIError(f"--method {args.method}: only with --discrete")
+    nonneural = args.method in (*BASELINE_METHODS, "plugin", "mixed_ksg") or (args.discrete == "xy" and args.z is None and args.method == "mine")
+    _check_options_apply(args, nonneural)
+    header = {"yes": True, "no": False, "auto": None}[args.header]
+    npz = args.file.lower().endswith(".npz")
+    columns = {"x": args.x or ("x" if npz else None), "y": args.y or ("y" if npz else None)}
+    if args.z is not None:
+        columns["z"] = args.z
+    missing = [side for side, spec in columns.items() if spec is None]
+    if missing:
+        raise CLIError(f"a table needs the columns of {' and '.join(missing)} (e.g. --x a --y b)")
+    kwargs: dict[str, Any] = {}
+    if args.delimiter is not None:
+        kwargs["delimiter"] = args.delimiter
+    if header is not None and not npz:
+        kwargs["header"] = header
+    data = load_columns(args.file, columns, categorical=tuple(args.discrete or ""), **kwargs)
+    x, y, z = data["x"], data["y"], data.get("z")
+    options: dict[str, Any] = {}
+    if args.k is not None:
+        options["k"] = args.k
+    if not nonneural:
+        options.update(seed=args.seed, device=args.device, progress=False if args.quiet or args.json else None)
+        for name in ("hidden", "steps", "batch_size", "lr", "transform", "test_size"):
+            value = getattr(args, name)
+            if value is not None:
+                options[name] = value
+    critic = {} if nonneural else {"critic": args.critic}
+    result = estimate(x, y, method=args.method, z=z, discrete=args.discrete, **critic, **options)
+    _warn_result(result.warnings)
+    if args.plot and result.history.get("step"):
+        result.plot(args.plot)
+    if args.json:
+        print(result.to_json())
+        return 0
+    label = "I(X;Y|Z)" if z is not None else "I(X;Y)"
+    text = str(result).replace("I(X;Y)", label, 1)
+    print("\n".join(line for line in text.splitlines() if not line.startswith("  warning: ")))
+    dims = f"dim x = {x.shape[1]}, dim y = {y.shape[1]}" + (f", dim z = {z.shape[1]}" if z is not None else "")
+    kinds = f", discrete: {args.discrete}" if args.discrete else ""
+    print(f"  {x.shape[0]} samples, {dims}{kinds}, {result.seconds:.1f} s")
+    return 0
+
+
 def _check_options_apply(args: argparse.Namespace, baseline: bool) -> None:
     """Refuse options that the chosen method would silently ignore."""
     if baseline:
@@ -209,8 +284,8 @@ def _check_options_apply(args: argparse.Namespace, baseline: bool) -> None:
             given.append("--critic")
         if given:
             raise CLIError(f"{', '.join(given)}: only for neural methods, not --method {args.method}")
-    if args.k is not None and args.method != "ksg":
-        raise CLIError(f"--k: only for --method ksg, not --method {args.method}")
+    if args.k is not None and args.method not in ("ksg", "mixed_ksg"):
+        raise CLIError(f"--k: only for --method ksg or mixed_ksg, not --method {args.method}")
 
 
 def _add_demo_parser(sub: Any) -> None:

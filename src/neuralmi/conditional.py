@@ -390,7 +390,7 @@ class ConditionalMI(SklearnTagsMixin):
         strategy: str = DEFAULT_STRATEGY,
         neighbours: int = 5,
         correction: bool = True,
-        residualize: bool = True,
+        residualize: bool = False,
         **options: Any,
     ) -> None:
         self._params = {
@@ -424,7 +424,7 @@ class ConditionalMI(SklearnTagsMixin):
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         """Every setting as given (defaults for those not given)."""
-        out = {"strategy": DEFAULT_STRATEGY, "neighbours": 5, "correction": True, "residualize": True}
+        out = {"strategy": DEFAULT_STRATEGY, "neighbours": 5, "correction": True, "residualize": False}
         out.update(self._estimator.get_params(deep))
         out.update(self._params)
         return out

@@ -49,6 +49,7 @@ __all__ = [
     "load_npy_pair",
     "load_npz",
     "load_pair",
+    "load_columns",
     "read_idx",
     "load_idx_dataset",
     "fashion_mnist",
@@ -622,6 +623,100 @@ def _reject_table_opts(delimiter: str | None, header: bool | None, what: str) ->
         raise ValueError(f"delimiter/header apply only to text tables, not to {what}")
 
 
+
+
+# --------------------------------------------------------------------------------------------
+# Several column groups, categorical ones included (conditional and discrete MI)
+# --------------------------------------------------------------------------------------------
+
+
+def _category_values(col: pd.Series, c: int, names: list[str] | None, path: Path) -> np.ndarray:
+    """One column as category labels (text as in the file, numbers as read); a missing or empty
+    cell is a ValueError naming the column and the 1-based data row."""
+    pd = _pandas()
+    cells = col.to_numpy(dtype=object)
+    for row, cell in enumerate(cells, start=1):
+        if (not isinstance(cell, str) and pd.isna(cell)) or (isinstance(cell, str) and not cell.strip()):
+            raise ValueError(f"{path}: column {_colname(names, c)}, data row {row}: missing value; remove or impute missing values")
+    return np.array([c.strip() if isinstance(c, str) else c for c in cells], dtype=object)
+
+
+def load_columns(
+    path: PathLike,
+    columns: dict[str, ColumnSpec],
+    categorical: Sequence[str] = (),
+    delimiter: str | None = None,
+    header: bool | None = None,
+) -> dict[str, np.ndarray]:
+    """Read several groups of columns from one table or ``.npz`` archive (for conditional MI, a
+    Z beside X and Y, and for discrete MI, columns of labels).
+
+    Args:
+        path: a table (as :func:`load_table`: CSV/TSV/text, gzipped or not, or Parquet) or an
+            ``.npz`` archive.
+        columns: group name -> column spec (as in :func:`load_table`; for ``.npz``, the array
+            key), e.g. ``{"x": "a,b", "y": "label", "z": "c"}``. The groups must not share a
+            column.
+        categorical: the groups read as category labels: any text or numbers, returned as an
+            object array of the values as read (a number column keeps its numbers); every other
+            group must be numeric and is returned as float64.
+        delimiter, header: text tables only, as in :func:`load_table`.
+
+    Returns:
+        ``{name: array}`` with shape ``(n, d)`` per group, every group with the same ``n``.
+
+    Raises:
+        DataFileNotFoundError: the file is missing (also a ``ValueError``).
+        ValueError: as :func:`load_table` (bad specs, missing/non-numeric cells naming the
+            column and row, a column in two groups, fewer than 2 rows); a missing or empty cell
+            in a categorical column; an unknown group in ``categorical``.
+    """
+    unknown = sorted(set(categorical) - set(columns))
+    if unknown:
+        raise ValueError(f"categorical group(s) {', '.join(unknown)} are not among the columns ({', '.join(columns)})")
+    p = _require_file(path)
+    if _suffix(p) == ".npz":
+        _reject_table_opts(delimiter, header, "an .npz archive")
+        out: dict[str, np.ndarray] = {}
+        try:
+            archive = np.load(p, allow_pickle=False)
+        except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+            raise ValueError(f"could not read {p} as an .npz archive: {exc}") from None
+        with archive:
+            for name, key in columns.items():
+                if not isinstance(key, str) or key not in archive.files:
+                    raise ValueError(f"{p} has no array named {key!r} (for {name}); keys present: {', '.join(map(repr, archive.files))}")
+                arr = archive[key]
+                arr = arr[:, None] if arr.ndim == 1 else arr
+                out[name] = arr.astype(object) if name in categorical else np.asarray(arr, dtype=np.float64)
+        lengths = {a.shape[0] for a in out.values()}
+        if len(lengths) != 1:
+            raise ValueError(f"{p}: the arrays have different numbers of rows ({', '.join(f'{k}: {v.shape[0]}' for k, v in out.items())})")
+        return out
+    if header is not None and not isinstance(header, bool):
+        raise TypeError(f"header must be True, False or None (detect); got {header!r}")
+    if _suffix(p) in PARQUET_EXTENSIONS:
+        _reject_table_opts(delimiter, header, "a Parquet file")
+        names, frame = _read_parquet(p)
+    else:
+        names, frame = _read_text(p, delimiter, header)
+    ncols = frame.shape[1]
+    chosen = {name: _resolve_columns(spec, names, ncols, name, p) for name, spec in columns.items()}
+    owner: dict[int, str] = {}
+    for name, idx in chosen.items():
+        for i in idx:
+            if i in owner:
+                raise ValueError(
+                    f"{p}: column {_colname(names, i)} selected for both {owner[i]} and {name}; choose disjoint columns"
+                )
+            owner[i] = name
+    if len(frame) < 2:
+        raise ValueError(f"{p}: need at least 2 data rows; found {len(frame)}")
+    out = {}
+    for name, idx in chosen.items():
+        read = _category_values if name in categorical else _column_values
+        out[name] = np.column_stack([read(frame.iloc[:, c], c, names, p) for c in idx])
+    return out
 
 
 # --------------------------------------------------------------------------------------------

@@ -78,6 +78,12 @@ MAX_CATEGORIES = 1000
 CORRECTIONS = ("jackknife", "miller-madow", None)
 
 
+def _check_correction(correction: Any) -> str | None:
+    if correction is not None and correction not in ("jackknife", "miller-madow"):
+        raise ValueError(f"unknown correction {correction!r}; choose one of: 'jackknife', 'miller-madow', None")
+    return correction
+
+
 class SparseTableWarning(W.NeuralMIWarning):
     """The contingency table has many cells for the number of samples: the plug-in MI (even
     bias-corrected) is unreliable."""
@@ -260,7 +266,7 @@ def plugin_mi(x: Any, y: Any, correction: str | None = "jackknife") -> float:
         >>> round(plugin_mi(x, y, correction=None), 4)   # log 2
         0.6931
     """
-    check_choice(correction, "correction", CORRECTIONS)  # type: ignore[arg-type]
+    _check_correction(correction)
     cx, _ = encode_labels(x, "x")
     cy, _ = encode_labels(y, "y")
     if cx.shape[0] != cy.shape[0]:
@@ -467,6 +473,23 @@ def _classifier_terms(
     fold_of[perm] = np.arange(n) % n_folds
     terms = [np.empty(n) for _ in features]
     info: dict[str, Any] = {"folds": n_folds, "steps": [], "transforms": [], "diverged": False}
+    previous = torch.get_num_threads()
+    try:
+        # the seed reaches only a forked CPU generator: the caller's random state is left alone
+        with torch.random.fork_rng(devices=[]):
+            torch.default_generator.manual_seed(int(cfg.seed))
+            _fill_terms(terms, info, features, codes, k, fold_of, n_folds, cfg, est, log_p, correction, device, transform)
+    finally:
+        torch.set_num_threads(previous)
+    info["fold_of"] = fold_of
+    return terms, cfg, info
+
+
+def _fill_terms(
+    terms: list[np.ndarray], info: dict[str, Any], features: list[np.ndarray], codes: np.ndarray, k: int,
+    fold_of: np.ndarray, n_folds: int, cfg: Any, est: Any, log_p: np.ndarray, correction: float,
+    device: torch.device, transform: str | None,
+) -> None:
     select_share = cfg.test_size / 2.0
     for f in range(n_folds):
         held = np.flatnonzero(fold_of == f)
@@ -487,8 +510,6 @@ def _classifier_terms(
             info["steps"].append(run["steps"])
             info["transforms"].append(run["transform"])
             info["diverged"] = info["diverged"] or run["diverged"]
-    info["fold_of"] = fold_of
-    return terms, cfg, info
 
 
 def _summarise(t: np.ndarray, fold_of: np.ndarray) -> tuple[float, float, list[float], list[float]]:
@@ -606,7 +627,7 @@ def estimate_discrete(
         correction = options.pop("correction", "jackknife")
         if options:
             raise TypeError(f"unknown option(s) for method 'plugin': {', '.join(sorted(options))}; valid: correction")
-        check_choice(correction, "correction", CORRECTIONS)  # type: ignore[arg-type]
+        _check_correction(correction)
         value, stderr, kx, ky, cells = _plugin(data["x"], data["y"], correction)
         if cells > n / MIN_PER_CATEGORY:
             found.append((SparseTableWarning,
