@@ -134,7 +134,7 @@ def test_gaussian_cmi_affine_invariance_and_degenerate_columns() -> None:
 # neuralmi.estimate(x, y, z=z)
 # ---------------------------------------------------------------------------------------------
 
-FAST = {"steps": 200, "seed": 0}
+FAST = {"steps": 100, "seed": 0, "hidden": (32, 32)}
 
 
 def test_estimate_with_z_baselines_are_mi_results() -> None:
@@ -162,7 +162,7 @@ def test_baseline_warnings_delivered_both_ways() -> None:
 
 def test_chain_rule_on_a_gaussian_is_accurate_with_an_interval() -> None:
     task = tasks.cmi_gaussian(0.5, 3)
-    x, y, z = task.sample(3000, seed=0)
+    x, y, z = task.sample(2000, seed=0)
     res = neuralmi.estimate(x, y, z=z, **FAST)
     assert res.method == "mine" and res.config["strategy"] == "chain"
     assert abs(res.mi - task.cmi) < 0.08
@@ -170,13 +170,13 @@ def test_chain_rule_on_a_gaussian_is_accurate_with_an_interval() -> None:
     assert lo < res.mi < hi and 0.005 < res.stderr < 0.05
     terms = res.config["terms"]
     assert terms["I(X;Y,Z)"] - terms["I(X;Z)"] == pytest.approx(res.config["raw_value"], abs=1e-9)
-    assert res.n_train + res.n_test == 3000
+    assert res.n_train + res.n_test == 2000
 
 
 def test_chain_interval_contains_zero_on_a_markov_chain() -> None:
     task = tasks.chain_gaussian(2)
     assert task.cmi == 0.0 and task.mi_xy > 0.1
-    x, y, z = task.sample(3000, seed=1)
+    x, y, z = task.sample(2000, seed=1)
     res = neuralmi.estimate(x, y, z=z, **FAST)
     lo, hi = res.ci(0.95)
     assert lo <= 0.0 <= hi and res.mi < 0.05
@@ -186,7 +186,7 @@ def test_chain_interval_contains_zero_on_a_markov_chain() -> None:
 
 def test_direct_strategy_runs_and_is_close() -> None:
     task = tasks.cmi_gaussian(0.5, 1)
-    x, y, z = task.sample(3000, seed=0)
+    x, y, z = task.sample(2000, seed=0)
     res = neuralmi.estimate(x, y, z=z, strategy="direct", **FAST)
     assert res.config["strategy"] == "direct" and res.config["correction"] is True
     assert abs(res.mi - task.cmi) < 0.1
@@ -198,8 +198,8 @@ def test_direct_strategy_runs_and_is_close() -> None:
 def test_same_seed_same_number_and_sklearn_protocol() -> None:
     task = tasks.cmi_gaussian(0.5, 2)
     x, y, z = task.sample(1000, seed=0)
-    a = estimate_conditional(x, y, z, steps=100, seed=3)
-    b = estimate_conditional(x, y, z, steps=100, seed=3)
+    a = estimate_conditional(x, y, z, steps=50, seed=3, hidden=(16,))
+    b = estimate_conditional(x, y, z, steps=50, seed=3, hidden=(16,))
     assert a.mi == b.mi and a.stderr == b.stderr
     est = ConditionalMI(steps=100, seed=3)
     params = est.get_params()
@@ -248,7 +248,7 @@ def test_negative_raw_value_is_reported_as_zero_with_a_warning() -> None:
     x, y = z[:, :1] + rng.standard_normal((800, 1)), z[:, 1:2] + rng.standard_normal((800, 1))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        res = neuralmi.estimate(x, y, z=z, steps=50, seed=0)
+        res = neuralmi.estimate(x, y, z=z, steps=50, seed=0, hidden=(16,))
     raw = res.config["raw_value"]
     assert res.mi == max(0.0, raw)
     if raw < 0:
