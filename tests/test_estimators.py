@@ -278,8 +278,8 @@ def test_held_out_read_out_does_not_leak_a_memorising_critic(leak: bool, monkeyp
 
         real_split = estimators._split
 
-        def leaky_split(n: int, test_size: float, seed: int):
-            tr, a, b = real_split(n, test_size, seed)
+        def leaky_split(n: int, test_size: float, seed: int, groups=None):
+            tr, a, b = real_split(n, test_size, seed, groups)
             return tr, tr[: len(a)], tr[len(a) : len(a) + len(b)]
 
         monkeypatch.setattr(estimators, "_split", leaky_split)
