@@ -32,8 +32,9 @@ Models (``arch``):
   LeakyReLU(0.3); a linear layer to one logit. Noise :math:`N(0, I)` of dimension 256; Adam,
   discriminator lr 2e-4, generator lr 1e-4, betas (0.5, 0.99); real batches drawn fresh each
   step. Unrolled GAN and PacGAN train this with batch 128 for 500,000 steps; the CPU default
-  is batch 64 for 2,000 steps (about 8 minutes for beta = 0 and 13 for beta = 1 on one thread
-  of the shared 2-core development machine), evaluated at steps 1,000 and 2,000.
+  is batch 64 for 2,000 steps (7 to 8 minutes for beta = 0 and 12 to 13 for beta = 1 on one
+  thread of the shared 2-core development machine, evaluations included), evaluated at steps
+  1,000 and 2,000.
 - ``"dcgan"`` (``--paper``): the DCGAN of VEEGAN's and PacGAN's Stacked-MNIST runs (PacGAN's
   ``VEEGAN_experiment``, whose DCGAN row is the paper's "DCGAN 99 / 3.40"): generator linear to
   2x2x512, 5x5 stride-2 transposed convolutions to 4x4x256, 7x7x128, 14x14x64, 28x28x3, batch
