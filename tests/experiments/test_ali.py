@@ -76,6 +76,13 @@ def test_derangement_never_picks_itself() -> None:
     assert list(ali._derangement(np.array([4]), rng)) == [4]
 
 
+def test_spread_covers_a_sorted_split() -> None:
+    labels = np.repeat(np.arange(10), 100)  # sorted by class, as mnist-5k's held-out split is
+    idx = ali._spread(len(labels), 16)
+    assert len(idx) == 16 and idx[0] == 0 and idx[-1] == 999 and set(labels[idx]) == set(range(10))
+    assert list(ali._spread(5, 10)) == [0, 1, 2, 3, 4]
+
+
 # --------------------------------------------------------------------------- networks and config
 
 

@@ -150,10 +150,12 @@ class Config:
         lr, adam_beta1, adam_beta2: Adam for E, G (one optimiser) and D.
         critic_channels, critic_hidden, critic_lr, ema_rate, clip: MINE (as in ``stacked``).
         evals: evaluation points over training (the last one at the end).
-        n_test: held-out images evaluated (``None``: all of the split).
+        n_test: held-out images evaluated (``None``: all of the split; else that many, evenly
+            spaced through the split, which may be sorted by class).
         classifier_epochs, classifier_seed: the classifier's training.
         n_data: training digits of the ``synthetic`` source.
-        n_plot: held-out images whose reconstructions are kept for the figure.
+        n_plot: held-out images whose reconstructions are kept for the figure (evenly spaced
+            through the evaluated images).
         device, threads, progress: as in the other experiments.
     """
 
@@ -336,6 +338,14 @@ def reconstruction_metrics(x: Any, x_hat: Any, labels: np.ndarray, classifier: A
     }
 
 
+def _spread(n: int, k: int) -> np.ndarray:
+    """``min(k, n)`` indices evenly spaced over ``range(n)`` (a split sorted by class gives every class)."""
+    k = min(k, n)
+    if k <= 0:
+        return np.zeros(0, dtype=np.int64)
+    return np.unique(np.linspace(0, n - 1, k).round().astype(np.int64))
+
+
 def _derangement(idx: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """For each entry of ``idx`` another entry of ``idx`` (a random cyclic order; itself if alone)."""
     if len(idx) < 2:
@@ -475,7 +485,7 @@ def _train_one(
     if last is None:  # pragma: no cover - eval_at always contains cfg.epochs
         raise RuntimeError("training ended without a final evaluation")
     x_hat, final = last
-    keep = min(cfg.n_plot, x_hat.shape[0])
+    shown = _spread(x_hat.shape[0], cfg.n_plot)
     return {
         "data": cfg.data,
         "model": model,
@@ -485,14 +495,14 @@ def _train_one(
         "seconds": time.perf_counter() - t0,
         "final": final,
         "curve": curve,
-        "reconstructions": encode_uint8(unit_to_uint8(x_hat[:keep])),
+        "reconstructions": encode_uint8(unit_to_uint8(x_hat[torch.as_tensor(shown)])),
     }
 
 
 def run(config: Config) -> dict[str, Any]:
     """Train the classifier, then every (model, seed); JSON-serialisable results with ``config``,
     ``classifier``, ``reference`` (stand-in reconstructions), ``runs`` (final metrics, curves,
-    reconstructions of the first ``n_plot`` held-out images, seconds) and ``summary`` (per model:
+    reconstructions of ``n_plot`` held-out images, seconds) and ``summary`` (per model:
     mean, sd and values over seeds)."""
     import torch
 
@@ -511,7 +521,8 @@ def run(config: Config) -> dict[str, Any]:
                   f"({clf_info['seconds']:.0f} s)", file=sys.stderr, flush=True)
         test_images, test_labels = sets["test"]
         if cfg.n_test is not None:
-            test_images, test_labels = test_images[: cfg.n_test], test_labels[: cfg.n_test]
+            keep = _spread(len(test_labels), cfg.n_test)
+            test_images, test_labels = test_images[keep], test_labels[keep]
         train_x = torch.as_tensor(sets["train"][0]).unsqueeze(1).to(device)
         test_x = torch.as_tensor(test_images).unsqueeze(1).to(device)
         reference = _reference(to_unit(to_signed(test_x)), test_labels, classifier)
@@ -539,7 +550,7 @@ def run(config: Config) -> dict[str, Any]:
         "steps": runs[0]["steps"],
         "classifier": clf_info,
         "reference": reference,
-        "originals": encode_uint8(test_images[: cfg.n_plot, None]),
+        "originals": encode_uint8(test_images[_spread(len(test_labels), cfg.n_plot), None]),
         "runs": runs,
         "summary": summary_rows(runs, "model", cfg.models),
         "seconds": time.perf_counter() - t0,
