@@ -286,3 +286,17 @@ def test_default_on_suite_tasks_at_5000(name: str) -> None:
     x, y, z = task.sample(5000, seed=0)
     res = neuralmi.estimate(x, y, z=z, seed=0)
     assert abs(res.mi - task.cmi) < 0.12
+
+
+def test_between_fold_stderr() -> None:
+    from neuralmi.conditional import between_fold_stderr
+
+    # folds that agree within their noise: the plain standard error of the weighted mean
+    assert between_fold_stderr([0.10, 0.11], [0.02, 0.02], [0.5, 0.5]) == pytest.approx(math.sqrt(2) * 0.01)
+    # folds that disagree far beyond it: wider, by the between-fold variance
+    wide = between_fold_stderr([0.0, 0.2], [0.02, 0.02], [0.5, 0.5])
+    assert wide > 0.05
+    # DerSimonian-Laird by hand: Q = 50, tau^2 = (50 - 1) / 1250
+    prec = 1 / 0.02**2
+    tau2 = (prec * 2 * 0.1**2 - 1) / (2 * prec - prec / 1)
+    assert wide == pytest.approx(math.sqrt(0.5 * (0.02**2 + tau2)), rel=1e-9)

@@ -68,6 +68,7 @@ __all__ = [
     "check_z",
     "cross_fit",
     "combine",
+    "between_fold_stderr",
 ]
 
 STRATEGIES = ("chain", "direct")
@@ -342,10 +343,31 @@ def cross_fit(
     return {"evals": evals, "steps": steps_taken, "history": history, "diverged": diverged}
 
 
+def between_fold_stderr(values: Any, stderrs: Any, weights: Any) -> float:
+    """Standard error of ``sum(weights * values)`` when each fold was read by its own critic.
+
+    Within a fold, ``stderrs`` is the held-out sampling noise. Folds read by different critics
+    (selected on different data) can also differ because the critics differ; that variance,
+    ``tau²``, is estimated by DerSimonian–Laird's method of moments from how much more the fold
+    values disagree than their own errors allow (0 when they agree within them), and added to
+    each fold's variance. So the interval widens exactly when the folds disagree beyond noise.
+    """
+    v, se, w = (np.asarray(a, dtype=float) for a in (values, stderrs, weights))
+    se = np.maximum(se, 1e-12)
+    prec = 1.0 / se**2
+    centre = float(np.sum(prec * v) / np.sum(prec))
+    q = float(np.sum(prec * (v - centre) ** 2))
+    denom = float(np.sum(prec) - np.sum(prec**2) / np.sum(prec))
+    tau2 = max(0.0, (q - (v.shape[0] - 1)) / denom) if denom > 0 else 0.0
+    return float(math.sqrt(np.sum(w**2 * (se**2 + tau2))))
+
+
 def combine(runs: list[tuple[str, float, dict[str, Any]]]) -> tuple[float, float, list[float], list[float], int]:
     """The signed sum of cross-fitted terms read on the same held-out rows: ``(value, stderr,
     fold values, fold stderrs, held-out rows)``. Each row's influence on the sum is the signed
-    sum of its influences on the terms, so the standard error is that of the difference."""
+    sum of its influences on the terms, so the standard error is that of the difference; the
+    two folds, read by different critics, add their between-fold variance when they disagree
+    beyond their noise (:func:`between_fold_stderr`)."""
     fold_values, fold_se, sizes = [], [], []
     for k in range(2):
         value = sum(sign * run["evals"][k].value for _, sign, run in runs)
@@ -356,7 +378,7 @@ def combine(runs: list[tuple[str, float, dict[str, Any]]]) -> tuple[float, float
         sizes.append(n_k)
     w = np.array(sizes, dtype=float) / sum(sizes)
     raw = float(np.dot(w, fold_values))
-    stderr = float(math.sqrt(sum((wk * s) ** 2 for wk, s in zip(w, fold_se))))
+    stderr = between_fold_stderr(fold_values, fold_se, w)
     return raw, stderr, fold_values, fold_se, int(sum(sizes))
 
 

@@ -513,13 +513,18 @@ def _fill_terms(
 
 
 def _summarise(t: np.ndarray, fold_of: np.ndarray) -> tuple[float, float, list[float], list[float]]:
-    """Mean and standard error of per-row terms, and the same per fold (for the stability check)."""
+    """Mean of per-row terms, its standard error (sampling noise, plus the between-fold variance
+    of the folds' classifiers when they disagree beyond it), and the per-fold values."""
+    from .conditional import between_fold_stderr
+
     n = t.shape[0]
     value = float(t.mean())
-    stderr = float(np.std(t, ddof=1) / math.sqrt(n))
     folds = sorted(set(fold_of.tolist()))
+    sizes = np.array([np.sum(fold_of == f) for f in folds], dtype=float)
     fold_values = [float(t[fold_of == f].mean()) for f in folds]
     fold_se = [float(np.std(t[fold_of == f], ddof=1) / math.sqrt(max(1, int(np.sum(fold_of == f))))) for f in folds]
+    # each fold is read by its own classifier: the folds' disagreement beyond noise widens it
+    stderr = between_fold_stderr(fold_values, fold_se, sizes / n)
     return value, stderr, fold_values, fold_se
 
 
