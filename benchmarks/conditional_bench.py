@@ -236,6 +236,16 @@ def report(path: str) -> str:
                 mr = [r for r in nrows if (r["library"], r["method"]) == (lib, m)]
                 cells = [f"{_mae([r for r in mr if f(r)]):.3f}" for f in groups.values()]
                 lines.append(f"| {lib} | {m} | " + " | ".join(cells) + f" | {np.median([r['seconds'] for r in mr]):.2f} |")
+            if part == "discrete":
+                # each library with its estimator for each kind of task (one per kind)
+                lines.append("\nEach library with its own estimator for each kind of task (continuous X with labels; two discrete sides):\n")
+                lines.append("| library | estimators | " + " | ".join(f"MAE {g}" for g in groups) + " |")
+                lines.append("|---|---|" + "---:|" * len(groups))
+                libs = {"neuralmi": ("default",)} | {lib: tuple(sorted({m for l2, m in methods if l2 == lib})) for lib, _ in methods if lib != "neuralmi"}
+                for lib, ms in libs.items():
+                    mr = [r for r in nrows if r["library"] == lib and r["method"] in ms]
+                    cells = [f"{_mae([r for r in mr if f(r)]):.3f}" for f in groups.values()]
+                    lines.append(f"| {lib} | {' / '.join(ms)} | " + " | ".join(cells) + " |")
             if part == "conditional":
                 chains = [r for r in nrows if r["truth"] == 0 and r.get("lo") is not None and r["library"] == "neuralmi"]
                 if chains:
