@@ -333,17 +333,21 @@ def _plot_sizes(rows: Sequence[dict[str, Any]], path: str | Path, methods: list[
     ns = list(per_n)
     fig = Figure(figsize=(14, 6), layout="constrained")
     ax1, ax2 = fig.subplots(1, 2)
-    for m in methods:
+    seconds: list[float] = []
+    for i, m in enumerate(methods):
         pts = [(n, per_n[n]["methods"][m]) for n in ns if m in per_n[n]["methods"]]
         pts = [(n, st) for n, st in pts if st["mae"] is not None and st["mae"] > 0]
         if not pts:
             continue
         default = m == "mine"
-        style = {"color": "black" if default else _color(m, library[m]), "marker": "*" if default else "o",
-                 "lw": 2.0 if default else 1.2, "markersize": 9 if default else 5}
+        # one colour per method here (the lines tell the methods apart); the default in black
+        style = {"color": "black" if default else f"C{i % 10}", "marker": "*" if default else "o",
+                 "lw": 2.0 if default else 1.2, "markersize": 9 if default else 5,
+                 "ls": "-" if library[m] == "neuralmi" else "--"}
         ax1.plot([n for n, _ in pts], [st["mae"] for _, st in pts], label=m, **style)
         timed = [(max(st["median_seconds"], 1e-3), st["mae"], n) for n, st in pts if st["median_seconds"] is not None]
         if timed:
+            seconds += [t for t, _, _ in timed]
             ax2.plot([t for t, _, _ in timed], [e for _, e, _ in timed], **style)
             for t, e, n in timed:
                 note = ax2.annotate(f"{m} {n:,}", (t, e), xytext=(3, 3), textcoords="offset points", fontsize=7)
@@ -358,6 +362,8 @@ def _plot_sizes(rows: Sequence[dict[str, Any]], path: str | Path, methods: list[
     ax1.set_xlabel("samples n (log)")
     ax1.set_title("error against sample size")
     ax1.legend(fontsize=8)
+    if seconds:  # room for the labels on the right
+        ax2.set_xlim(min(seconds) / 2, max(seconds) * 4)
     ax2.set_xlabel("median seconds per estimate (log)")
     ax2.set_title("error against time (one line per method through its sizes)")
     tasks = {r["task"] for r in rows}
