@@ -113,6 +113,11 @@ def test_config_defaults_and_cpu_epochs() -> None:
     assert cfg.learning_rate == 1e-3 and ib.Config(lr=3e-4).learning_rate == 3e-4
     paper = ib.Config(preset="paper", data="fashion-mnist")
     assert paper.train_epochs == 200 and paper.learning_rate == 1e-4
+    # schedules: the paper's x0.97 every 2 epochs; the cpu preset's exponential decay to 1e-4
+    assert paper.lr_at(1, 200) == 1e-4 and paper.lr_at(5, 200) == pytest.approx(1e-4 * 0.97**2)
+    assert cfg.lr_at(1, 50) == 1e-3 and cfg.lr_at(50, 50) == pytest.approx(1e-4)
+    assert cfg.lr_at(25, 50) == pytest.approx(1e-3 * 0.1 ** (24 / 49))
+    assert ib.Config(lr=2e-3, lr_end=2e-5).lr_at(11, 11) == pytest.approx(2e-5)
     assert ib.Config(beta=0.01).needs_selection() is False
     assert ib.Config(methods=["baseline"]).needs_selection() is False
     assert ib.Config().needs_selection() is True
