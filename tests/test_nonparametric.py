@@ -516,3 +516,24 @@ def test_mismatched_lengths_and_strings_are_rejected():
         ksg(np.zeros((10, 1)) + np.arange(10)[:, None], np.arange(9.0))
     with pytest.raises(TypeError, match="numeric"):
         gaussian_mi("abc", np.arange(3.0))
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_count_within_sklearn_path_equals_scipy_counts(workers):
+    """The marginal counts of KSG above _SKLEARN_MIN_ROWS (scikit-learn's tree, in threads) equal
+    SciPy's box counts exactly, radii on the boundary and rounded (tied) data included."""
+    from scipy.spatial import cKDTree
+
+    from neuralmi import nonparametric as npm
+
+    rng = np.random.default_rng(3)
+    n = npm._SKLEARN_MIN_ROWS + 1000
+    a = np.round(rng.standard_normal((n, 3)), 2)  # many ties
+    # radii equal to actual distances (boundary cases) and in between
+    other = a[rng.integers(0, n, n)]
+    radius = np.abs(a - other).max(axis=1)
+    radius[::3] = np.nextafter(radius[::3], 0.0)
+    expected = cKDTree(a).query_ball_point(a, radius, p=np.inf, return_length=True)
+    got = npm._count_within(a, radius, workers)
+    assert got.dtype == np.int64
+    np.testing.assert_array_equal(got, expected)
