@@ -57,7 +57,7 @@ from .objectives import (
 )
 from .preprocessing import TRANSFORMS, fit_transform
 from .result import MIResult
-from .training import TrainConfig, resolve_device, train
+from .training import TrainConfig, TrainResult, resolve_device, train
 
 __all__ = [
     "EstimatorConfig",
@@ -440,6 +440,18 @@ class NeuralEstimator(SklearnTagsMixin):
             warnings.warn(message, self._warning_kinds.get(message, W.NeuralMIWarning), stacklevel=2)
         return self
 
+    def _train(
+        self,
+        module: MutualInformation,
+        x_train: torch.Tensor,
+        y_train: torch.Tensor,
+        select: list[tuple[torch.Tensor, torch.Tensor]],
+        tcfg: TrainConfig,
+    ) -> TrainResult:
+        """The training loop (:func:`neuralmi.training.train`); a seam for the sharded estimate
+        of :mod:`neuralmi._distributed_fit`, which splits each step's batch across processes."""
+        return train(module, x_train, y_train, select, tcfg)
+
     def _threads(self, module: nn.Module, batch: int, device: torch.device) -> None:
         if device.type != "cpu":
             return
@@ -538,7 +550,7 @@ class NeuralEstimator(SklearnTagsMixin):
             # checkpoint selection reads a fixed subset of each fold (enough to rank checkpoints;
             # large data sets would otherwise spend most of the time evaluating)
             select = [(xf[:SELECT_MAX], yf[:SELECT_MAX]) for xf, yf in folds]
-            run = train(module, x_train, y_train, select, tcfg)
+            run = self._train(module, x_train, y_train, select, tcfg)
             states, best_steps, history = run.best_states, run.best_steps, run.history
             diverged, stopped_early, steps_taken = run.diverged, run.stopped_early, run.steps
             stop_steps = run.stop_steps
@@ -855,6 +867,7 @@ def estimate(
     *,
     z: Any = None,
     discrete: str | None = None,
+    distributed: bool = False,
     **options: Any,
 ) -> MIResult:
     """Estimate I(X; Y) in nats from paired samples, with an error bar and diagnostics.
@@ -866,6 +879,12 @@ def estimate(
         method: a neural bound (``"mine"`` default, ``"dv"``, ``"nwj"``, ``"infonce"``, ``"js"``,
             ``"smile"``, ``"tuba"``, ``"minee"``) or a baseline (``"ksg"``, ``"gaussian"``).
         critic: critic name, ``nn.Module`` or factory (neural methods only).
+        distributed: ``x``, ``y`` are this process's shard of the rows, and every process of
+            an initialised ``torch.distributed`` group (e.g. under ``torchrun``) calls
+            ``estimate`` with its own shard: the rows are gathered in rank order and the
+            training steps split across processes; every rank returns the same result, equal
+            (to float tolerance) to the one-process estimate on all rows. Not with ``z`` or
+            ``discrete``. See :mod:`neuralmi._distributed_fit` and docs/distributed.md.
         **options: fields of :class:`EstimatorConfig` (neural methods), or the baseline's own
             keyword arguments (e.g. ``k`` for KSG).
 
@@ -882,6 +901,14 @@ def estimate(
     """
     if not isinstance(method, str):
         raise TypeError(f"method must be a string; got {type(method).__name__}")
+    if not isinstance(distributed, bool):
+        raise TypeError(f"distributed must be True or False; got {distributed!r}")
+    if distributed:  # this process's shard of the rows; see neuralmi._distributed_fit
+        if z is not None or discrete is not None:
+            raise ValueError("distributed=True estimates I(X;Y) only: not with z or discrete")
+        from ._distributed_fit import estimate_sharded
+
+        return estimate_sharded(x, y, method=method, critic=critic, **options)
     if z is not None:  # conditional MI I(X; Y | Z): see neuralmi.conditional
         from .conditional import estimate_conditional
 

@@ -233,6 +233,16 @@ class MutualInformation(nn.Module):
         seed: seeds the generator that draws marginal permutations and MI-NEE references.
             (MI-NEE's reference is the standard normal until :meth:`fit_reference` matches it
             to data, as :func:`neuralmi.estimate` does with the training rows.)
+        distributed: compute ``forward`` and ``critic_loss`` on the *global* batch when
+            ``torch.distributed`` is initialised with more than one process (each rank passes
+            its own rows; see :mod:`neuralmi.distributed` for the gradient convention, which
+            matches DDP's gradient averaging). The critic's scores (and, for marginal pairs and
+            InfoNCE's negatives, the ``y`` batch) are gathered from every rank with gradients;
+            marginal permutations and MI-NEE's reference draws are drawn for the global batch
+            from the seeded generator (identical on every rank, so ``seed`` may not be
+            ``None``) and each rank scores its own rows; MINE's moving average is updated from
+            the global batch, so it stays equal on every rank. Off by default, and a no-op in
+            one process. :meth:`evaluate` stays local (it reads the rows it is given).
 
     Example:
         >>> import torch
@@ -258,8 +268,17 @@ class MutualInformation(nn.Module):
         remine_weight: float = 0.0,
         remine_target: float = 0.0,
         seed: int | None = 0,
+        distributed: bool = False,
     ) -> None:
         super().__init__()
+        if not isinstance(distributed, bool):
+            raise TypeError(f"distributed must be True or False; got {distributed!r}")
+        if distributed and seed is None:
+            raise ValueError(
+                "distributed=True needs an integer seed: every rank must draw the same marginal permutations"
+            )
+        #: gather the global batch across ranks in forward/critic_loss (see the class docstring)
+        self.distributed = distributed
         self.method = check_choice(method, "method", tuple(METHODS))
         self.marginal = check_choice(marginal, "marginal", MARGINALS)
         check_bound_options(ema_rate, smile_tau, remine_weight)
@@ -373,8 +392,35 @@ class MutualInformation(nn.Module):
         return x, y
 
     # ------------------------------------------------------------------ scores
+    def _spread(self) -> bool:
+        """Whether this call computes the bound on the global batch across ranks."""
+        if not self.distributed:
+            return False
+        from . import distributed
+
+        return distributed.is_active()
+
+    def _layout(self, b: int) -> tuple[list[int], int, int]:
+        """``(rows of every rank, this rank's first global row, global batch size)``."""
+        from . import distributed
+
+        counts = distributed.row_counts(b)
+        return counts, sum(counts[: distributed.rank()]), sum(counts)
+
+    def _global_pairs(self, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor, list[int], int, int]:
+        """The ``(B, B)`` global score matrix (this rank's rows against every rank's ``y``,
+        gathered), the global ``y``, and the layout."""
+        from . import distributed
+
+        counts, start, total = self._layout(x.shape[0])
+        y_all = distributed.all_gather(y, counts)
+        s = distributed.all_gather(pair_scores(self.critic, x, y_all), counts)
+        return s, y_all, counts, start, total
+
     def _scores(self, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor, Tensor | None]:
         """Joint ``(B,)`` and marginal scores, plus the ``(B, B)`` matrix when all pairs are used."""
+        if self._spread():
+            return self._global_scores(x, y)
         if self.method == "infonce":  # reads the matrix itself
             s = pair_scores(self.critic, x, y)
             return s.diagonal(), s, s
@@ -386,7 +432,36 @@ class MutualInformation(nn.Module):
         b = x.shape[0]
         return both[:b], both[b:], None
 
+    def _global_scores(self, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor, Tensor | None]:
+        """:meth:`_scores` of the global batch: the same values, in the same order, as one
+        process would compute on the ranks' rows concatenated."""
+        from . import distributed
+
+        if self.method == "infonce" or self.marginal == "pairs":
+            s, *_ = self._global_pairs(x, y)
+            return s.diagonal(), (s if self.method == "infonce" else bounds.offdiagonal(s)), s
+        counts, start, total = self._layout(x.shape[0])
+        y_all = distributed.all_gather(y, counts)
+        b = x.shape[0]
+        perm = self._perm(total, x.device)[start : start + b]
+        both = self.critic(torch.cat([x, x]), torch.cat([y, y_all[perm]]))
+        pairs = distributed.all_gather(torch.stack([both[:b], both[b:]], dim=1), counts)
+        return pairs[:, 0], pairs[:, 1], None
+
     def _minee_terms(self, x: Tensor, y: Tensor) -> tuple[Tensor, ...]:
+        if self._spread():  # reference draws for the global batch; this rank scores its rows
+            from . import distributed
+
+            counts, start, total = self._layout(x.shape[0])
+            b = x.shape[0]
+            ref_x = self._reference(total, "x", x)[start : start + b]
+            ref_y = self._reference(total, "y", y)[start : start + b]
+            local = torch.stack(
+                [self.critic(x, y), self.critic(ref_x, ref_y), self.critic_x(x), self.critic_x(ref_x),
+                 self.critic_y(y), self.critic_y(ref_y)],
+                dim=1,
+            )
+            return tuple(distributed.all_gather(local, counts).unbind(dim=1))
         ref_x = self._reference(x.shape[0], "x", x)
         ref_y = self._reference(y.shape[0], "y", y)
         j_xy = self.critic(x, y)
@@ -396,6 +471,20 @@ class MutualInformation(nn.Module):
     def _club_terms(self, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
         """CLUB's ``log q(y_i|x_i)`` ``(B,)`` (exact, from ``forward``) and its marginal
         log-densities: one shuffled ``y`` per ``x``, or all ``B(B-1)`` off-diagonal pairs."""
+        if self._spread():
+            from . import distributed
+
+            if self.marginal == "pairs":
+                counts, start, _ = self._layout(x.shape[0])
+                joint = distributed.all_gather(self.critic(x, y), counts)
+                s, *_ = self._global_pairs(x, y)
+                return joint, bounds.offdiagonal(s)
+            counts, start, total = self._layout(x.shape[0])
+            y_all = distributed.all_gather(y, counts)
+            perm = self._perm(total, x.device)[start : start + x.shape[0]]
+            local = torch.stack([self.critic(x, y), self.critic(x, y_all[perm])], dim=1)
+            pairs = distributed.all_gather(local, counts)
+            return pairs[:, 0], pairs[:, 1]
         joint = self.critic(x, y)
         if self.marginal == "pairs":
             return joint, bounds.offdiagonal(pair_scores(self.critic, x, y))
