@@ -102,6 +102,7 @@ class _BatchSlice:
     def critic_loss(self, x: torch.Tensor, y: torch.Tensor, with_value: bool = False) -> Any:
         b = x.shape[0]
         lo, hi = self.rank * b // self.world, (self.rank + 1) * b // self.world
+        self.module._row_counts = [(r + 1) * b // self.world - r * b // self.world for r in range(self.world)]
         return self.module.critic_loss(x[lo:hi], y[lo:hi], with_value=with_value)  # type: ignore[call-overload]
 
 
@@ -133,7 +134,7 @@ class _ShardedEstimator(NeuralEstimator):
             with distributed.synced_gradients(p for p in module.parameters() if p.requires_grad):
                 return train(_BatchSlice(module), x_train, y_train, select, tcfg)  # type: ignore[arg-type]
         finally:
-            module.distributed = False  # the fitted module reads locally (read, score)
+            module.distributed, module._row_counts = False, None  # the fitted module reads locally (read, score)
 
 
 def estimate_sharded(x: Any, y: Any, method: str = "mine", critic: Any = "auto", **options: Any) -> MIResult:

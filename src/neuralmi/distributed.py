@@ -255,22 +255,35 @@ def average_gradients(params: Iterable[nn.Parameter]) -> None:
 
 @contextmanager
 def synced_gradients(params: Iterable[nn.Parameter]) -> Iterator[None]:
-    """Within the block, each parameter's gradient is all-reduced to the mean over ranks as soon
-    as ``backward`` has accumulated it (a post-accumulate-grad hook per parameter, as DDP does),
-    so a training loop that knows nothing of ranks steps every rank identically."""
+    """Within the block, the parameters' gradients are all-reduced to the mean over ranks as soon
+    as ``backward`` has accumulated the last of them (post-accumulate-grad hooks, one all-reduce
+    of all gradients flattened into one buffer, as DDP's buckets do), so a training loop that
+    knows nothing of ranks steps every rank identically. As with DDP (without
+    ``find_unused_parameters``), every parameter must receive a gradient in every backward."""
     if not is_active():
         yield
         return
     dist = _dist()
     w = world_size()
+    live = [p for p in params if p.requires_grad]
+    done: set[int] = set()
 
     def hook(p: Tensor) -> None:
-        assert p.grad is not None
-        g = p.grad.to(comm_device(p.grad))
-        dist.all_reduce(g, op=dist.ReduceOp.SUM)
-        p.grad.copy_(g / w)
+        done.add(id(p))
+        if len(done) < len(live):
+            return
+        done.clear()
+        grads = [q.grad for q in live]
+        assert all(g is not None for g in grads)
+        flat = torch.cat([g.reshape(-1) for g in grads]).to(comm_device(grads[0]))  # type: ignore[union-attr]
+        dist.all_reduce(flat, op=dist.ReduceOp.SUM)
+        flat = flat.to(grads[0].device) / w  # type: ignore[union-attr]
+        start = 0
+        for g in grads:
+            g.copy_(flat[start : start + g.numel()].view_as(g))  # type: ignore[union-attr]
+            start += g.numel()  # type: ignore[union-attr]
 
-    handles = [p.register_post_accumulate_grad_hook(hook) for p in params if p.requires_grad]
+    handles = [p.register_post_accumulate_grad_hook(hook) for p in live]
     try:
         yield
     finally:
