@@ -16,7 +16,7 @@ __version__ = "0.2.0"
 
 # submodules and names that load on first use, not on ``import neuralmi`` (SciPy's integrators
 # and KD-trees cost import time that an estimate does not need)
-_LAZY_MODULES = ("tasks", "nonparametric", "data", "regularizers", "preprocessing", "training", "objectives", "independence", "conditional", "discrete")
+_LAZY_MODULES = ("tasks", "nonparametric", "data", "regularizers", "preprocessing", "training", "objectives", "independence", "conditional", "discrete", "distributed")
 _LAZY_NAMES = {
     "ksg": "nonparametric",
     "ksg_lnc": "nonparametric",
