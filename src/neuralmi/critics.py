@@ -317,13 +317,16 @@ class GaussianCritic(nn.Module):
 
 #: shrinkage weights tried by :func:`select_shrinkage`
 SHRINKAGE_GRID = (0.0, 0.02, 0.05, 0.1, 0.2, 0.35, 0.5, 0.7, 0.9)
+#: rows :func:`select_shrinkage` reads at most (a uniform subsample of larger inputs)
+SHRINKAGE_MAX_ROWS = 50_000
 
 
 def select_shrinkage(x: np.ndarray, y: np.ndarray, folds: int = 3, seed: int = 0, shifts: int = 4) -> float:
     """The weight ``a`` of the identity in the joint correlation matrix, ``(1 - a) R + a I``, whose
     Gaussian critic has the highest DV bound on data it was not fitted on.
 
-    ``x`` (n, d_x), ``y`` (n, d_y) are split into ``folds`` parts; for every weight of
+    ``x`` (n, d_x), ``y`` (n, d_y) (a uniform subsample of :data:`SHRINKAGE_MAX_ROWS` rows when
+    there are more) are split into ``folds`` parts; for every weight of
     :data:`SHRINKAGE_GRID` the critic is fitted on all parts but one and its DV bound read on
     that one (``shifts`` shuffles for the marginal term), summed over the parts. In high
     dimension at small n the sample canonical correlations are inflated and the unshrunk critic
@@ -341,6 +344,9 @@ def select_shrinkage(x: np.ndarray, y: np.ndarray, folds: int = 3, seed: int = 0
     if n < 3 * folds:
         return 0.0
     rng = np.random.default_rng(seed)
+    if n > SHRINKAGE_MAX_ROWS:  # a uniform subsample: the weight is ~0 long before this size
+        keep = np.sort(rng.choice(n, SHRINKAGE_MAX_ROWS, replace=False))
+        x, y, n = x[keep], y[keep], SHRINKAGE_MAX_ROWS
     parts = np.array_split(rng.permutation(n), folds)
     scores = np.zeros(len(SHRINKAGE_GRID))
     for k, test in enumerate(parts):

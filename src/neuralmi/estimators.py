@@ -57,6 +57,7 @@ from .objectives import (
 )
 from .preprocessing import TRANSFORMS, fit_transform
 from .result import MIResult
+from .streaming import collect, is_stream
 from .training import TrainConfig, TrainResult, resolve_device, train
 
 __all__ = [
@@ -271,10 +272,28 @@ def _split(
     return perm[: cuts[0]], perm[cuts[0] : cuts[1]], perm[cuts[1] :]
 
 
+def _row_ids(*blocks: np.ndarray) -> np.ndarray:
+    """A group id per row, identical rows of ``[blocks...]`` (``(n, d_i)`` arrays) sharing one.
+
+    Rows are hashed to one float64 each (a fixed random projection), which ``np.unique`` sorts
+    ~10x faster than whole rows. Equal rows always share a key; distinct rows share one only by
+    a rounding coincidence, so rows whose key is shared are compared in full, and the exact
+    row-wise ``np.unique`` settles any collision.
+    """
+    rng = np.random.default_rng(0x1D5)
+    key = sum(b @ rng.standard_normal(b.shape[1]) for b in blocks)
+    _, first, inverse, counts = np.unique(key, return_index=True, return_inverse=True, return_counts=True)
+    inverse = inverse.reshape(-1)
+    shared = np.flatnonzero(counts[inverse] > 1)
+    if shared.size and any((b[shared] != b[first[inverse[shared]]]).any() for b in blocks):
+        _, inverse = np.unique(np.hstack(blocks), axis=0, return_inverse=True)  # a collision
+        inverse = inverse.reshape(-1)
+    return inverse
+
+
 def _duplicate_groups(xa: np.ndarray, ya: np.ndarray) -> np.ndarray | None:
     """A group id per row, identical rows of ``[x, y]`` sharing one; ``None`` when all differ."""
-    _, inverse = np.unique(np.hstack([xa, ya]), axis=0, return_inverse=True)
-    inverse = inverse.reshape(-1)
+    inverse = _row_ids(xa, ya)
     return inverse if inverse.max() + 1 < xa.shape[0] else None
 
 
@@ -422,10 +441,16 @@ class NeuralEstimator(SklearnTagsMixin):
         return b
 
     # ------------------------------------------------------------------ fit / read
-    def fit(self, x: Any, y: Any) -> "NeuralEstimator":
+    def fit(self, x: Any, y: Any = None) -> "NeuralEstimator":
         """Train the critic on ``x``, ``y`` (arrays, tensors, DataFrames or Series, ``(n, dx)``,
         ``(n, dy)``; 1-D means one column) and estimate I(X; Y) on held-out samples. Returns
-        ``self``. Warnings go to ``result_.warnings`` and through :func:`warnings.warn`."""
+        ``self``. Warnings go to ``result_.warnings`` and through :func:`warnings.warn`.
+
+        Data larger than memory: memory-mapped arrays (``np.load(path, mmap_mode="r")``) and
+        arrays of more than :data:`~neuralmi.streaming.STREAM_MIN_ROWS` rows, or ``x`` an
+        iterable of ``(x, y)`` batches (e.g. a ``DataLoader``) with ``y`` left out, are read in
+        one pass that keeps uniform samples of the training and held-out rows
+        (:mod:`neuralmi.streaming`); ``result_.config["streamed"]`` says what was seen and kept."""
         previous = torch.get_num_threads()
         try:
             # the seed drives initialisation through torch's CPU generator (critics are built on
@@ -465,6 +490,11 @@ class NeuralEstimator(SklearnTagsMixin):
     def _fit(self, x: Any, y: Any) -> None:
         t0 = time.perf_counter()
         cfg = self.config
+        split, streamed = None, None
+        if is_stream(x, y):  # one pass keeps uniform samples of the rows: see neuralmi.streaming
+            sample = collect(x, y, cfg.test_size, cfg.seed)
+            x, y, split, streamed = sample.x, sample.y, sample.split(), sample.summary()
+            del sample
         names = {"x": column_names(x, "x"), "y": column_names(y, "y")}
         xa, ya = check_pair(x, y, min_samples=MIN_SAMPLES)
         self.n_features_in_x_, self.n_features_in_y_ = xa.shape[1], ya.shape[1]
@@ -481,16 +511,21 @@ class NeuralEstimator(SklearnTagsMixin):
         groups = _duplicate_groups(xa, ya)
         if groups is not None:
             n_copies = xa.shape[0] - (int(groups.max()) + 1)
+            where = (
+                "copies are kept on one side of every split (so no copy is read after training on its twin)"
+                if split is None
+                else "the rows were split as they streamed past, so copies may be read after training on "
+                "their twins (the estimate can be too high)"
+            )
             found.append(
                 (
                     W.DuplicateRowsWarning,
-                    f"{n_copies} of the {xa.shape[0]} rows are exact copies of other rows: copies are kept "
-                    "on one side of every split (so no copy is read after training on its twin) and "
-                    "counted as one observation in the standard error. If they are an artefact, remove them",
+                    f"{n_copies} of the {xa.shape[0]} rows are exact copies of other rows: {where}, and they "
+                    "are counted as one observation in the standard error. If they are an artefact, remove them",
                 )
             )
         for side, a in (("x", xa), ("y", ya)):
-            distinct = np.unique(a, axis=0).shape[0]
+            distinct = int(_row_ids(a).max()) + 1
             if distinct <= 20 and a.shape[0] >= 10 * distinct:
                 found.append(
                     (
@@ -500,7 +535,7 @@ class NeuralEstimator(SklearnTagsMixin):
                         f"Declare it with discrete='{side}'",
                     )
                 )
-        tr, fa, fb = _split(xa.shape[0], cfg.test_size, cfg.seed, groups)
+        tr, fa, fb = _split(xa.shape[0], cfg.test_size, cfg.seed, groups) if split is None else split
         if min(len(fa), len(fb)) < 2 or len(tr) < 2:
             raise ValueError(
                 f"only {int(groups.max()) + 1 if groups is not None else xa.shape[0]} distinct rows: too "
@@ -509,6 +544,8 @@ class NeuralEstimator(SklearnTagsMixin):
         self.transform_x_ = fit_transform(xa[tr], cfg.transform)
         self.transform_y_ = fit_transform(ya[tr], cfg.transform)
         xt, yt = self.transform_x_(xa), self.transform_y_(ya)
+        # only the transformed rows are read from here: drop the others (a large input's memory)
+        x = y = xa = ya = a = None
 
         def tens(a: np.ndarray) -> torch.Tensor:
             return torch.as_tensor(a, dtype=torch.float32, device=device)
@@ -583,7 +620,10 @@ class NeuralEstimator(SklearnTagsMixin):
         for state in states:
             module.load_state_dict(state)
             mean_scores.append(
-                sum(module.evaluate(xf, yf, n_shifts=4, batch_size=batch).criterion for xf, yf in folds)
+                sum(
+                    module.evaluate(xf[:SELECT_MAX], yf[:SELECT_MAX], n_shifts=4, batch_size=batch).criterion
+                    for xf, yf in folds
+                )
             )
         module.load_state_dict(states[int(np.argmax(mean_scores))])
         module.eval()
@@ -614,6 +654,8 @@ class NeuralEstimator(SklearnTagsMixin):
         config["selected_steps"] = best_steps
         config["stop_steps"] = stop_steps
         config["fold_values"] = [e.value for e in evals]
+        if streamed is not None:
+            config["streamed"] = streamed
         certified = value <= math.log(len(fa) + len(fb)) - 1.0
         self._set_result(
             found, names, config, t0, mi=self.mi_, stderr=stderr, history=history,
@@ -861,7 +903,7 @@ def _baseline(x: Any, y: Any, method: str, options: dict[str, Any]) -> MIResult:
 
 def estimate(
     x: Any,
-    y: Any,
+    y: Any = None,
     method: str = "mine",
     critic: CriticSpec = "auto",
     *,
@@ -875,7 +917,10 @@ def estimate(
     Args:
         x, y: ``(n, dx)`` and ``(n, dy)`` arrays, torch tensors (any device), pandas
             DataFrames or Series (their column names go into ``result.config``); 1-D means one
-            column. Rows are paired samples.
+            column. Rows are paired samples. Data larger than memory: memory-mapped arrays,
+            arrays of more than a million rows, or ``x`` an iterable of ``(x, y)`` batches
+            (e.g. a ``DataLoader``) with ``y`` left out, read in one pass by the neural
+            methods (:mod:`neuralmi.streaming`).
         method: a neural bound (``"mine"`` default, ``"dv"``, ``"nwj"``, ``"infonce"``, ``"js"``,
             ``"smile"``, ``"tuba"``, ``"minee"``) or a baseline (``"ksg"``, ``"gaussian"``).
         critic: critic name, ``nn.Module`` or factory (neural methods only).
@@ -903,6 +948,12 @@ def estimate(
         raise TypeError(f"method must be a string; got {type(method).__name__}")
     if not isinstance(distributed, bool):
         raise TypeError(f"distributed must be True or False; got {distributed!r}")
+    if y is None and (distributed or z is not None or discrete is not None or method in BASELINE_METHODS):
+        what = f"method {method!r} needs" if method in BASELINE_METHODS else "z=, discrete= and distributed=True need"
+        raise TypeError(
+            f"y is missing: {what} x and y arrays (an iterable of (x, y) batches is read by the "
+            "neural methods only)"
+        )
     if distributed:  # this process's shard of the rows; see neuralmi._distributed_fit
         if z is not None or discrete is not None:
             raise ValueError("distributed=True estimates I(X;Y) only: not with z or discrete")
