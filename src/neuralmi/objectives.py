@@ -512,8 +512,13 @@ class MutualInformation(nn.Module):
             value = bounds.infonce(s)
             return value, value
         if m == "mine":
-            log_ema = None if torch.isnan(self.log_ema) else self.log_ema
-            new = bounds.update_log_ema(log_ema, marg, self.ema_rate)
+            # the first step starts the average at the batch value; a branch-free test, so the
+            # step needs no host synchronisation (no Python `if` on a device tensor)
+            new = torch.where(
+                torch.isnan(self.log_ema),
+                bounds.logmeanexp(marg.detach()),
+                bounds.update_log_ema(self.log_ema, marg, self.ema_rate),
+            )
             if update_state:
                 self.log_ema.copy_(new)
             value = bounds.mine(joint, marg, new)
@@ -597,12 +602,11 @@ class MutualInformation(nn.Module):
         if self.method == "club":
             return self._evaluate_club(x, y, n_shifts, gen)
         joint = _cpu64(self._chunked(x, y))
-        cols, perms = [], []
-        for _ in range(max(1, int(n_shifts))):
-            perm = self._perm(n, torch.device("cpu"), gen)
-            cols.append(self._chunked(x, y[perm.to(y.device)]))
-            perms.append(perm)
-        marg = _cpu64(torch.stack(cols, dim=1))  # (n, K): T(x_i, y_perm_k(i))
+        perms = [self._perm(n, torch.device("cpu"), gen) for _ in range(max(1, int(n_shifts)))]
+        # all n * K marginal pairs in a few large critic calls (not one call per permutation)
+        xi = torch.arange(n, device=x.device).repeat(len(perms))
+        yi = torch.cat(perms).to(y.device)
+        marg = _cpu64(self._chunked_pairs(x, y, xi, yi).reshape(len(perms), n).T)  # (n, K): T(x_i, y_perm_k(i))
         score = None
         if self.method == "smile":
             # selection score: the NWJ bound of T + 1 (unclipped), E[T] + 1 - E[e^T]
@@ -637,6 +641,13 @@ class MutualInformation(nn.Module):
     # ------------------------------------------------------------------ evaluation helpers
     def _chunked(self, x: Tensor, y: Tensor, chunk: int = 65536) -> Tensor:
         return torch.cat([self.critic(x[i : i + chunk], y[i : i + chunk]) for i in range(0, x.shape[0], chunk)])
+
+    def _chunked_pairs(self, x: Tensor, y: Tensor, xi: Tensor, yi: Tensor, chunk: int = 65536) -> Tensor:
+        """Scores ``T(x[xi[j]], y[yi[j]])`` ``(len(xi),)``, ``chunk`` pairs per critic call (the
+        rows are gathered per chunk, so memory stays at one chunk)."""
+        return torch.cat(
+            [self.critic(x[xi[i : i + chunk]], y[yi[i : i + chunk]]) for i in range(0, xi.shape[0], chunk)]
+        )
 
     def _evaluate_infonce(
         self, x: Tensor, y: Tensor, batch_size: int, gen: torch.Generator | None

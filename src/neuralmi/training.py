@@ -269,16 +269,19 @@ def train(
 
         bar = tqdm(total=config.max_steps, desc="training critic", unit="step", leave=False)
 
-    running, count = 0.0, 0
+    # no host synchronisation inside a step: the running training value stays on the device
+    # (float64 where the device has it) and finiteness is checked at evaluation time, so a GPU
+    # queues steps without waiting; a non-finite loss is caught at the next evaluation, and the
+    # checkpoints kept are those selected before it
+    device = x_train.device
+    running = torch.zeros((), dtype=torch.float32 if device.type == "mps" else torch.float64, device=device)
+    count = 0
     stopped_early = diverged = False
     step = 0
     module.train()
     while step < config.max_steps:
-        idx = torch.randint(0, n, (batch,), generator=gen).to(x_train.device)
+        idx = torch.randint(0, n, (batch,), generator=gen).to(device, non_blocking=True)
         loss, value = module.critic_loss(x_train[idx], y_train[idx], with_value=True)
-        if not torch.isfinite(loss):
-            diverged = True
-            break
         if opt is not None:
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -286,14 +289,19 @@ def train(
                 nn.utils.clip_grad_norm_(params, config.grad_clip)
             opt.step()
         step += 1
-        running += float(value)
+        running += loss.detach() * 0 + value.detach()  # NaN/inf in the loss reach the sum too
         count += 1
         if bar is not None:
             bar.update(1)
         if step % config.eval_every == 0 or step == config.max_steps:
+            train_value = float(running) / max(count, 1)  # the one synchronisation per evaluation
+            running.zero_()
+            count = 0
+            if not math.isfinite(train_value):
+                diverged = True
+                break
             evals = evaluate_folds()
-            mean_val = record(step, running / max(count, 1), evals)
-            running, count = 0.0, 0
+            mean_val = record(step, train_value, evals)
             for k, e in enumerate(evals):
                 if stop_steps[k] is not None:
                     continue  # this fold's selection is final
