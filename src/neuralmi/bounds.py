@@ -118,7 +118,8 @@ def update_log_ema(log_ema: Tensor | None, marginal: Tensor, rate: float) -> Ten
     .. math:: m_t = (1 - a)\, m_{t-1} + a\, \overline{e^{T}}, \qquad
               \log m_t = \operatorname{logaddexp}(\log(1-a) + \log m_{t-1},\ \log a + \log\overline{e^T})
 
-    The first call (``log_ema=None``) starts the average at the batch value. The result is
+    The first call (``log_ema=None``, or a NaN tensor: the form a device buffer takes, tested
+    without a host synchronisation) starts the average at the batch value. The result is
     detached: the moving average carries no gradient.
 
     Args:
@@ -136,7 +137,8 @@ def update_log_ema(log_ema: Tensor | None, marginal: Tensor, rate: float) -> Ten
     if log_ema is None or rate == 1.0:
         return batch
     log_ema = log_ema.detach().to(batch)
-    return torch.logaddexp(math.log1p(-rate) + log_ema, math.log(rate) + batch)
+    moved = torch.logaddexp(math.log1p(-rate) + log_ema, math.log(rate) + batch)
+    return torch.where(torch.isnan(log_ema), batch, moved)
 
 
 def mine(joint: Tensor, marginal: Tensor, log_ema: Tensor | None = None) -> Tensor:
@@ -158,12 +160,11 @@ def mine(joint: Tensor, marginal: Tensor, log_ema: Tensor | None = None) -> Tens
     Returns:
         Scalar tensor: the DV value in nats, carrying the corrected gradient.
     """
-    value = dv(joint, marginal)
     if log_ema is None:
-        return value
-    lme = logmeanexp(marginal)
-    surrogate = joint.mean() - torch.exp(lme - log_ema.detach())
-    return value.detach() + surrogate - surrogate.detach()
+        return dv(joint, marginal)
+    jmean, lme = joint.mean(), logmeanexp(marginal)  # each once: this runs every training step
+    surrogate = jmean - torch.exp(lme - log_ema.detach())
+    return (jmean - lme).detach() + surrogate - surrogate.detach()
 
 
 def nwj(joint: Tensor, marginal: Tensor) -> Tensor:

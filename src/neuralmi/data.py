@@ -47,6 +47,7 @@ __all__ = [
     "DataFileNotFoundError",
     "load_table",
     "load_npy_pair",
+    "load_npy_columns",
     "load_npz",
     "load_pair",
     "load_columns",
@@ -462,9 +463,11 @@ def _validated_pair(x: np.ndarray, y: np.ndarray, where: str) -> tuple[np.ndarra
 
 
 def _load_npy(path: PathLike, which: str) -> np.ndarray:
+    """A ``.npy`` array, memory-mapped (read-only): nothing is read until it is used, so a file
+    larger than memory can be streamed (:mod:`neuralmi.streaming`)."""
     p = _require_file(path, f"{which} file")
     try:
-        arr = np.load(p, allow_pickle=False)
+        arr = np.load(p, allow_pickle=False, mmap_mode="r")
     except ValueError as exc:
         if "pickle" in str(exc):
             raise ValueError(
@@ -499,7 +502,48 @@ def load_npy_pair(x_path: PathLike, y_path: PathLike) -> tuple[np.ndarray, np.nd
     """
     xa = _load_npy(x_path, "x")
     ya = _load_npy(y_path, "y")
-    return _validated_pair(xa, ya, f"{x_path}, {y_path}")
+    return _big_or_validated(xa, ya, f"{x_path}, {y_path}")
+
+
+def _big_or_validated(xa: np.ndarray, ya: np.ndarray, where: str) -> tuple[np.ndarray, np.ndarray]:
+    """Validated float64 arrays; or, above :data:`neuralmi.streaming.STREAM_MIN_ROWS` rows, the
+    memory-mapped arrays themselves (their rows are checked as they stream past)."""
+    from .streaming import STREAM_MIN_ROWS
+
+    if xa.shape[:1] == ya.shape[:1] and xa.ndim in (1, 2) and ya.ndim in (1, 2) and xa.shape[0] > STREAM_MIN_ROWS:
+        return xa, ya
+    return _validated_pair(np.asarray(xa), np.asarray(ya), where)
+
+
+def load_npy_columns(path: PathLike, x: ColumnSpec, y: ColumnSpec) -> tuple[np.ndarray, np.ndarray]:
+    """Read ``x`` and ``y`` as column groups of one 2-D ``.npy`` array ``(n, d)``.
+
+    ``x``/``y`` are 0-based indices and inclusive ranges, e.g. ``x="0-19"``, ``y="20-39"``
+    (there are no names). The file is memory-mapped: above a million rows the column views are
+    returned as they are and streamed by the estimate (:mod:`neuralmi.streaming`).
+
+    Raises:
+        ValueError: not a 2-D numeric ``.npy``, bad or overlapping column specs, and what
+            :func:`load_npy_pair` raises.
+    """
+    p = Path(path)
+    arr = _load_npy(p, "data")
+    if arr.ndim != 2:
+        raise ValueError(f"{p}: x/y columns need a 2-D array; got shape {tuple(arr.shape)}")
+    xi = _resolve_columns(x, None, arr.shape[1], "x", p)
+    yi = _resolve_columns(y, None, arr.shape[1], "y", p)
+    shared = sorted(set(xi) & set(yi))
+    if shared:
+        raise ValueError(f"{p}: columns {shared} are in both x and y")
+
+    def block(cols: list[int]) -> np.ndarray:
+        # a contiguous range is a view of the mapping (nothing read yet); other selections are
+        # copied into memory (n x len(cols) values)
+        if cols == list(range(cols[0], cols[-1] + 1)):
+            return arr[:, cols[0] : cols[-1] + 1]
+        return arr[:, cols]
+
+    return _big_or_validated(block(xi), block(yi), str(p))
 
 
 def load_npz(path: PathLike, x_key: str = "x", y_key: str = "y") -> tuple[np.ndarray, np.ndarray]:
@@ -566,7 +610,11 @@ def load_pair(
       and ``header`` (text only).
     * ``path`` ending in ``.npz``: :func:`load_npz` with ``x``/``y`` as the array keys
       (default ``"x"`` and ``"y"``).
+    * ``path`` ending in ``.npy``: :func:`load_npy_columns`, columns by index (``x``, ``y``).
     * ``x_file`` and ``y_file`` (no ``path``): :func:`load_npy_pair`.
+
+    ``.npy`` files are memory-mapped; above a million rows they come back as memory-mapped
+    arrays (checked while the estimate streams them), below as validated float64 arrays.
 
     Returns:
         float64 ``x`` ``(n, dx)`` and ``y`` ``(n, dy)``.
@@ -607,10 +655,13 @@ def load_pair(
                 raise TypeError(f"for an .npz archive, {role} must be an array name (str)")
         return load_npz(p, x_key=x if x is not None else "x", y_key=y if y is not None else "y")
     if ext == ".npy":
-        raise ValueError(
-            f"{p}: a single .npy file holds one array; pass x_file and y_file (one .npy each) "
-            "or save both in an .npz archive"
-        )
+        _reject_table_opts(delimiter, header, "an .npy array")
+        if x is None or y is None:
+            raise ValueError(
+                f"{p}: a single .npy file holds one array; give its x and y columns (e.g. x='0-19', "
+                "y='20-39'), or pass x_file and y_file (one .npy each), or an .npz archive"
+            )
+        return load_npy_columns(p, x, y)
     raise ValueError(
         f"{p}: unsupported file type {ext or '(no extension)'!r}; supported: "
         f"{', '.join(TABLE_EXTENSIONS)} (optionally .gz), {', '.join(PARQUET_EXTENSIONS)}, .npz, "

@@ -512,13 +512,9 @@ class MutualInformation(nn.Module):
             value = bounds.infonce(s)
             return value, value
         if m == "mine":
-            # the first step starts the average at the batch value; a branch-free test, so the
-            # step needs no host synchronisation (no Python `if` on a device tensor)
-            new = torch.where(
-                torch.isnan(self.log_ema),
-                bounds.logmeanexp(marg.detach()),
-                bounds.update_log_ema(self.log_ema, marg, self.ema_rate),
-            )
+            # the buffer is NaN until the first step, which starts the average at the batch value
+            # (a branch-free test: no host synchronisation, no Python `if` on a device tensor)
+            new = bounds.update_log_ema(self.log_ema, marg, self.ema_rate)
             if update_state:
                 self.log_ema.copy_(new)
             value = bounds.mine(joint, marg, new)
