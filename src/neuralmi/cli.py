@@ -97,7 +97,9 @@ def _add_estimate_parser(sub: Any) -> None:
         # printed as written (RawDescriptionHelpFormatter): no %-escapes, lines broken by hand
         description=(
             "Estimate I(X;Y) in nats between two groups of columns of FILE (CSV/TSV with or\n"
-            "without a header, or .npz with arrays x and y), or between two .npy arrays. Prints\n"
+            "without a header, Parquet, one .npy array with --x/--y column indices, or .npz\n"
+            "with arrays x and y), or between two .npy arrays. .npy files are memory-mapped;\n"
+            "above a million rows they are read in one pass (neuralmi.streaming). Prints\n"
             "the estimate with its 95% interval, or JSON with --json."
         ),
         epilog=(
@@ -111,8 +113,8 @@ def _add_estimate_parser(sub: Any) -> None:
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("file", nargs="?", help="CSV/TSV/TXT table or .npz file")
-    p.add_argument("--x", help="columns of X: names or 0-based indices, e.g. '0,1', 'a,b', '0-3' (for .npz: the array key, default x)")
+    p.add_argument("file", nargs="?", help="CSV/TSV/TXT/Parquet table, .npy array or .npz file")
+    p.add_argument("--x", help="columns of X: names or 0-based indices, e.g. '0,1', 'a,b', '0-3' (.npy: indices only; .npz: the array key, default x)")
     p.add_argument("--y", help="columns of Y (for .npz: the array key, default y)")
     p.add_argument("--z", help="columns of Z to condition on: estimate I(X;Y|Z) (for .npz: the array key)")
     p.add_argument(
