@@ -1,6 +1,6 @@
 """Coverage of the default estimate's nominal 95 % interval over independent data sets.
 
-    python benchmarks/coverage.py --reps 100 --n 1000,10000 --out runs/coverage.json
+    python benchmarks/interval_coverage.py --reps 100 --n 1000,10000 --out runs/coverage.json
 
 For each distribution (Gaussian d=2 and d=20 up to 3 nats, Student-t with 3 degrees of freedom,
 a non-linear channel, additive uniform noise, a spiral, a bimodal mixture, ...) and each n,
@@ -8,6 +8,9 @@ a non-linear channel, additive uniform noise, a spiral, a bimodal mixture, ...) 
 seed=replicate)`` is run with default settings; the table gives the share of intervals
 ``res.ci(0.95)`` that contain the true MI, the mean error, and the share flagged not certified.
 Every estimate is written to ``--out``; rerunning with the same ``--out`` resumes.
+(Not named ``coverage.py``: as the script's own directory comes first on ``sys.path``, that name
+would shadow the ``coverage`` package for every script in ``benchmarks/``; numba, which hyppo
+imports, reads ``coverage.types``.)
 """
 
 from __future__ import annotations
