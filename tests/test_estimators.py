@@ -425,3 +425,33 @@ def test_compile_option_gives_the_same_estimate():
 def test_compile_option_is_validated():
     with pytest.raises(TypeError, match="compile must be True or False"):
         neuralmi.estimate(np.zeros((50, 1)), np.zeros((50, 1)), compile="yes")
+
+
+def test_row_ids_group_exact_copies_only(monkeypatch):
+    """The hashed row grouping (a random projection, then np.unique on one float per row)
+    equals the exact row-wise grouping, also for rows one ulp apart (whose keys may round to
+    the same float: those are compared in full) and for a forced collision."""
+    from neuralmi import estimators as E
+
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((300, 3))
+    a[100:110] = a[0]  # exact copies
+    a[200, :] = a[1]
+    a[200, 2] = np.nextafter(a[1, 2], np.inf)  # one ulp away: a different row
+    exact = np.unique(a, axis=0, return_inverse=True)[1].reshape(-1)
+    got = E._row_ids(a)
+
+    def same_partition(u: np.ndarray, v: np.ndarray) -> bool:
+        return all(len(set(v[u == g])) == 1 for g in np.unique(u)) and len(np.unique(u)) == len(np.unique(v))
+
+    assert same_partition(got, exact)
+    # a collision: two different rows made to share a key (zero projection weights)
+    b = np.array([[1.0, 2.0], [2.0, 1.0], [1.0, 2.0]])
+
+    class ZeroRng:
+        def standard_normal(self, size: int) -> np.ndarray:
+            return np.ones(size)  # (1, 2) and (2, 1) hash alike
+
+    monkeypatch.setattr(E.np.random, "default_rng", lambda *_: ZeroRng())
+    ids = E._row_ids(b)
+    assert ids[0] == ids[2] != ids[1]
