@@ -199,10 +199,7 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
         result = estimate(x, y, method=args.method, **options)
     else:
         options = {"seed": args.seed, "device": args.device, "progress": False if args.quiet or args.json else None}
-        for name in ("hidden", "steps", "batch_size", "lr", "transform", "test_size"):
-            value = getattr(args, name)
-            if value is not None:
-                options[name] = value
+        options.update(_neural_options(args))
         if args.test is not None:
             from .independence import independence_test
 
@@ -210,20 +207,43 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
             result, p_value = test.result, test.p_value
         else:
             result = estimate(x, y, method=args.method, critic=args.critic, **options)
+    lines = [f"  {x.shape[0]} samples, dim x = {x.shape[1]}, dim y = {y.shape[1]}, {result.seconds:.1f} s"]
+    extra = {}
+    if args.test is not None:
+        lines.insert(0, f"  independence test: p = {p_value:.4g} ({args.test} permutations per held-out fold)")
+        extra["independence_p_value"] = p_value
+    return _report(args, result, lines, json_extra=extra)
+
+
+def _neural_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The neural estimate's settings given on the command line (the others keep their defaults)."""
+    names = ("hidden", "steps", "batch_size", "lr", "transform", "test_size")
+    return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+
+
+def _report(
+    args: argparse.Namespace,
+    result: Any,
+    lines: list[str],
+    label: str = "I(X;Y)",
+    json_extra: dict[str, Any] | None = None,
+) -> int:
+    """Print a result as every ``estimate`` path does: warnings to stderr, ``--plot``, then JSON
+    (``--json``, with ``json_extra``) or the result's lines (``label`` for the quantity) and
+    ``lines`` below them. Returns the exit status."""
     _warn_result(result.warnings)
     if args.plot and result.history.get("step"):
         result.plot(args.plot)
     if args.json:
         out = result.to_dict()
-        if args.test is not None:
-            out["independence_p_value"] = p_value
+        out.update(json_extra or {})
         print(json.dumps(out, indent=2))
-    else:
-        # the result without its warning lines: those went to stderr, as `neuralmi: warning: ...`
-        print("\n".join(line for line in str(result).splitlines() if not line.startswith("  warning: ")))
-        if args.test is not None:
-            print(f"  independence test: p = {p_value:.4g} ({args.test} permutations per held-out fold)")
-        print(f"  {x.shape[0]} samples, dim x = {x.shape[1]}, dim y = {y.shape[1]}, {result.seconds:.1f} s")
+        return 0
+    # the result without its warning lines: those went to stderr, as `neuralmi: warning: ...`
+    text = str(result).replace("I(X;Y)", label, 1)
+    print("\n".join(line for line in text.splitlines() if not line.startswith("  warning: ")))
+    for line in lines:
+        print(line)
     return 0
 
 
@@ -238,22 +258,12 @@ def _estimate_nproc(args: argparse.Namespace, load: dict[str, Any]) -> int:
         result, (n, dx, dy) = spawn_estimate(args.nproc, load, args.method, **options)
     else:
         options = {"seed": args.seed, "device": args.device, "progress": False, "critic": args.critic}
-        for name in ("hidden", "steps", "batch_size", "lr", "transform", "test_size"):
-            if getattr(args, name) is not None:
-                options[name] = getattr(args, name)
+        options.update(_neural_options(args))
         result, (n, dx, dy) = spawn_estimate(args.nproc, load, args.method, **options)
-    _warn_result(result.warnings)
-    if args.plot and result.history.get("step"):
-        result.plot(args.plot)
-    if args.json:
-        print(result.to_json())
-        return 0
-    print("\n".join(line for line in str(result).splitlines() if not line.startswith("  warning: ")))
-    print(
+    return _report(args, result, [
         f"  {n} samples, dim x = {dx}, dim y = {dy}, {args.nproc} processes, {result.seconds:.1f} s "
         f"({time.perf_counter() - t0:.1f} s with process start-up)"
-    )
-    return 0
+    ])
 
 
 def _cmd_estimate_columns(args: argparse.Namespace) -> int:
@@ -289,25 +299,13 @@ def _cmd_estimate_columns(args: argparse.Namespace) -> int:
         options["k"] = args.k
     if not nonneural:
         options.update(seed=args.seed, device=args.device, progress=False if args.quiet or args.json else None)
-        for name in ("hidden", "steps", "batch_size", "lr", "transform", "test_size"):
-            value = getattr(args, name)
-            if value is not None:
-                options[name] = value
+        options.update(_neural_options(args))
     critic = {} if nonneural else {"critic": args.critic}
     result = estimate(x, y, method=args.method, z=z, discrete=args.discrete, **critic, **options)
-    _warn_result(result.warnings)
-    if args.plot and result.history.get("step"):
-        result.plot(args.plot)
-    if args.json:
-        print(result.to_json())
-        return 0
-    label = "I(X;Y|Z)" if z is not None else "I(X;Y)"
-    text = str(result).replace("I(X;Y)", label, 1)
-    print("\n".join(line for line in text.splitlines() if not line.startswith("  warning: ")))
     dims = f"dim x = {x.shape[1]}, dim y = {y.shape[1]}" + (f", dim z = {z.shape[1]}" if z is not None else "")
     kinds = f", discrete: {args.discrete}" if args.discrete else ""
-    print(f"  {x.shape[0]} samples, {dims}{kinds}, {result.seconds:.1f} s")
-    return 0
+    label = "I(X;Y|Z)" if z is not None else "I(X;Y)"
+    return _report(args, result, [f"  {x.shape[0]} samples, {dims}{kinds}, {result.seconds:.1f} s"], label=label)
 
 
 def _check_options_apply(args: argparse.Namespace, baseline: bool) -> None:

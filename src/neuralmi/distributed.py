@@ -168,20 +168,24 @@ def all_gather(t: Tensor, counts: list[int] | None = None) -> Tensor:
     return _AllGather.apply(t, tuple(counts), me)
 
 
+def _summed(t: Tensor) -> Tensor:
+    """A detached copy of ``t`` summed over ranks (on the communication device and back)."""
+    dist = _dist()
+    out = t.detach().to(comm_device(t)).contiguous().clone()
+    dist.all_reduce(out, op=dist.ReduceOp.SUM)
+    return out.to(t.device)
+
+
 class _AllReduceSum(torch.autograd.Function):
+    """Sum over ranks; its gradient is the sum over ranks too (see the module docstring)."""
+
     @staticmethod
     def forward(ctx: Any, t: Tensor) -> Tensor:  # type: ignore[override]
-        dist = _dist()
-        out = t.detach().to(comm_device(t)).contiguous().clone()
-        dist.all_reduce(out, op=dist.ReduceOp.SUM)
-        return out.to(t.device)
+        return _summed(t)
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Tensor:  # type: ignore[override]
-        dist = _dist()
-        out = grad.detach().to(comm_device(grad)).contiguous().clone()
-        dist.all_reduce(out, op=dist.ReduceOp.SUM)
-        return out.to(grad.device)
+        return _summed(grad)
 
 
 def all_reduce_sum(t: Tensor) -> Tensor:
