@@ -110,7 +110,21 @@ class EstimatorConfig:
             correlations, which overfit in high dimension at small n).
         marginal: ``"shuffle"`` or ``"pairs"`` (see :class:`~neuralmi.MutualInformation`).
         transform: per-column input transform, one of :data:`~neuralmi.preprocessing.TRANSFORMS`.
-        test_size: share of the samples held out for evaluation (never trained on).
+        test_size: share of the samples held out for evaluation (never trained on). Ignored
+            with ``folds``.
+        folds: ``None`` (the default): one training part and two held-out folds (``test_size``),
+            one critic. An integer ``K >= 3``: K-fold cross-fitting (:mod:`neuralmi.ensemble`):
+            the rows are split into K folds at random (copies of a row in one fold), critic
+            ``k`` is trained on all folds but ``k`` (with its own transform and Gaussian
+            baseline fitted on them), its checkpoint and stopping time are chosen from the
+            other critics' held-out curves on their own folds, and it is read on fold ``k``
+            once; the estimate is the fold-size-weighted mean of the K read-outs, so every row
+            is read and ~``(K-1)/K`` of them train each critic. Its standard error is the
+            larger of the delta-method one (the folds' sampling noise, combined) and the
+            between-fold spread ``sd(fold values) / sqrt(K)`` (which also carries the
+            training randomness of the K critics). Costs about K critics' training (less for
+            concat critics, trained as one vectorised model). Not with streamed or distributed
+            input, nor conditional MI.
         batch_size: samples per step; ``None`` picks ``min(512, training samples)``.
         lr: Adam learning rate.
         steps: maximum optimisation steps (``epochs`` overrides it when given).
@@ -144,6 +158,7 @@ class EstimatorConfig:
     marginal: str = "shuffle"
     transform: str = "rank"
     test_size: float = 0.3
+    folds: int | None = None
     batch_size: int | None = None
     lr: float = TrainConfig.lr
     steps: int = TrainConfig.max_steps
@@ -179,6 +194,13 @@ class EstimatorConfig:
         object.__setattr__(self, "hidden", hidden)
         if not 0.0 < self.test_size < 1.0:
             raise ValueError(f"test_size must be in (0, 1); got {self.test_size}")
+        if self.folds is not None:
+            if isinstance(self.folds, bool) or not isinstance(self.folds, (int, np.integer)) or self.folds < 3:
+                raise ValueError(
+                    f"folds must be None (one training part, two held-out folds) or an integer >= 3 "
+                    f"(K-fold cross-fitting); got {self.folds!r}"
+                )
+            object.__setattr__(self, "folds", int(self.folds))
         if self.batch_size is not None and (
             isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int) or self.batch_size < 2
         ):
@@ -276,6 +298,24 @@ def _split(
         starts = np.r_[np.flatnonzero(np.r_[True, g[1:] != g[:-1]]), n]
         cuts = [int(starts[np.searchsorted(starts, c)]) for c in cuts]
     return perm[: cuts[0]], perm[cuts[0] : cuts[1]], perm[cuts[1] :]
+
+
+def _kfold(n: int, k: int, seed: int, groups: np.ndarray | None = None) -> list[np.ndarray]:
+    """``k`` random folds of ``range(n)`` (index arrays, sizes within one group of ``n / k``).
+
+    With ``groups`` (a group id per row), whole groups are assigned, as in :func:`_split`: no
+    group has rows in two folds."""
+    if groups is None:
+        perm = np.random.default_rng(seed).permutation(n)
+    else:
+        order = np.random.default_rng(seed).permutation(int(groups.max()) + 1)
+        perm = np.argsort(order[groups], kind="stable")
+    cuts = [int(round(i * n / k)) for i in range(1, k)]
+    if groups is not None:  # move each cut forward to the first row of a group
+        g = groups[perm]
+        starts = np.r_[np.flatnonzero(np.r_[True, g[1:] != g[:-1]]), n]
+        cuts = [int(starts[np.searchsorted(starts, c)]) for c in cuts]
+    return [np.sort(part) for part in np.split(perm, cuts)]
 
 
 def _row_ids(*blocks: np.ndarray) -> np.ndarray:
@@ -541,6 +581,14 @@ class NeuralEstimator(SklearnTagsMixin):
                         f"Declare it with discrete='{side}'",
                     )
                 )
+        if cfg.folds is not None:
+            if split is not None:
+                raise ValueError(
+                    "folds= (K-fold cross-fitting) needs all rows in memory; this input is streamed "
+                    "(an iterable of batches, a memory-mapped array or more than "
+                    "neuralmi.streaming.STREAM_MIN_ROWS rows): pass folds=None"
+                )
+            return self._fit_crossfit(xa, ya, groups, found, names, t0, device)
         tr, fa, fb = _split(xa.shape[0], cfg.test_size, cfg.seed, groups) if split is None else split
         if min(len(fa), len(fb)) < 2 or len(tr) < 2:
             raise ValueError(
@@ -668,6 +716,132 @@ class NeuralEstimator(SklearnTagsMixin):
         self._set_result(
             found, names, config, t0, mi=self.mi_, stderr=stderr, history=history,
             n_train=len(tr), n_test=len(fa) + len(fb), certified=certified,
+        )
+
+    def _fit_crossfit(
+        self,
+        xa: np.ndarray,
+        ya: np.ndarray,
+        groups: np.ndarray | None,
+        found: list[tuple[type[Warning], str]],
+        names: dict[str, list[str] | None],
+        t0: float,
+        device: torch.device,
+    ) -> None:
+        """``fit`` with ``folds=K``: K critics, critic ``k`` trained on every fold but ``k`` and read
+        on fold ``k`` (:mod:`neuralmi.ensemble`). ``xa`` ``(n, dx)``, ``ya`` ``(n, dy)``: the checked
+        rows, constant columns dropped; ``groups``: a group id per row (copies share one) or ``None``."""
+        cfg = self.config
+        k_n = int(cfg.folds)  # type: ignore[arg-type]
+        fold_rows = _kfold(xa.shape[0], k_n, cfg.seed, groups)
+        if min(len(f) for f in fold_rows) < 2:
+            distinct = int(groups.max()) + 1 if groups is not None else xa.shape[0]
+            raise ValueError(f"only {distinct} distinct rows: too few to split into {k_n} folds of 2 or more rows")
+        from . import ensemble
+
+        transforms, modules, train_sets, heldout = [], [], [], []
+
+        def tens(a: np.ndarray) -> torch.Tensor:
+            return torch.as_tensor(a, dtype=torch.float32, device=device)
+
+        rest = [np.sort(np.concatenate([f for j, f in enumerate(fold_rows) if j != k])) for k in range(k_n)]
+        batch = self._batch_size(min(len(r) for r in rest))
+        n_train = float(np.mean([len(r) for r in rest]))
+        steps = cfg.steps if cfg.epochs is None else max(1, math.ceil(cfg.epochs * n_train / batch))
+        for k in range(k_n):
+            # everything critic k depends on comes from the other folds' rows
+            tx, ty = fit_transform(xa[rest[k]], cfg.transform), fit_transform(ya[rest[k]], cfg.transform)
+            xs, ys = tx(xa[rest[k]]), ty(ya[rest[k]])
+            critic = self._build_critic(xs, ys)
+            module = MutualInformation(
+                xa.shape[1], ya.shape[1], method=cfg.method, critic=critic, hidden=cfg.hidden,
+                activation=cfg.activation, marginal=cfg.marginal, ema_rate=cfg.ema_rate, smile_tau=cfg.smile_tau,
+                remine_weight=cfg.remine_weight, remine_target=cfg.remine_target, seed=cfg.seed + 1009 * k,
+            ).to(device)
+            if cfg.compile:
+                module.critic.forward = torch.compile(module.critic.forward, dynamic=True)
+            train_sets.append((tens(xs), tens(ys)))
+            if cfg.method == "minee":
+                module.fit_reference(*train_sets[-1])
+            transforms.append((tx, ty))
+            modules.append(module)
+            heldout.append((tens(tx(xa[fold_rows[k]])), tens(ty(ya[fold_rows[k]]))))
+        xa = ya = None  # type: ignore[assignment]
+        self._threads(modules[0], batch * k_n, device)
+        trainable = cfg.critic != "gaussian" or cfg.method in ("tuba", "minee")
+        vectorised = False
+        if trainable:
+            tcfg = TrainConfig(
+                batch_size=batch, lr=cfg.lr, max_steps=steps, eval_every=min(cfg.eval_every, steps),
+                patience=cfg.patience, weight_decay=cfg.weight_decay, seed=cfg.seed, progress=cfg.progress,
+            )
+            select = [(xf[:SELECT_MAX], yf[:SELECT_MAX]) for xf, yf in heldout]
+            run = ensemble.train_crossfit(modules, train_sets, select, tcfg, vectorise=not cfg.compile)
+            states, best_steps, history = run.best_states, run.best_steps, run.history
+            diverged, stopped_early, steps_taken, stop_steps = run.diverged, run.stopped_early, run.steps, run.stop_steps
+            vectorised = run.vectorised
+        else:
+            states = [{k: v.clone() for k, v in m.state_dict().items()} for m in modules]
+            best_steps, history, diverged, stopped_early = [0] * k_n, {}, False, False
+            steps_taken, stop_steps = 0, [None] * k_n
+        del train_sets
+
+        # critic k read on fold k, once; the (rows, critic state) pairs are kept for independence_test
+        self.readout_ = [(xf, yf, states[k], f) for k, ((xf, yf), f) in enumerate(zip(heldout, fold_rows))]
+        evals: list[Evaluation] = []
+        for k, ((xf, yf), module) in enumerate(zip(heldout, modules)):
+            module.load_state_dict(states[k])
+            module.eval()
+            shifts = max(4, min(cfg.eval_shifts, EVAL_PAIRS // max(1, xf.shape[0])))
+            evals.append(module.evaluate(xf, yf, n_shifts=shifts, batch_size=batch, seed=_readout_seed(cfg.seed, k)))
+        sizes = np.array([e.n for e in evals], dtype=float)
+        w = sizes / sizes.sum()
+        fold_values = np.array([e.value for e in evals])
+        value = float(np.dot(w, fold_values))
+        if groups is None or cfg.method == "infonce":
+            fold_se = [e.stderr for e in evals]
+        else:  # copies of a row are one observation
+            fold_se = [_cluster_stderr(e, groups[f]) for e, f in zip(evals, fold_rows)]
+        delta_se = float(math.sqrt(sum((wk * se) ** 2 for wk, se in zip(w, fold_se))))
+        spread_se = float(np.std(fold_values, ddof=1) / math.sqrt(k_n))
+        stderr = max(delta_se, spread_se)
+
+        found += self._diagnose(value, stderr, history, batch, diverged, stopped_early, best_steps, evals)
+        if value < 0:
+            found.append(
+                (
+                    W.NegativeEstimateWarning,
+                    f"the held-out bound was {value:.4f} nats (below zero); MI cannot be negative, so 0 is "
+                    "reported: the data show no dependence the critics could find",
+                )
+            )
+        # the fitted critic (read, score): fold 0's, with its own transforms
+        self.modules_ = modules
+        self.transforms_ = transforms
+        self.module_ = modules[0]
+        self.module_.load_state_dict(states[0])
+        self.critic_ = self.module_.critic
+        self.transform_x_, self.transform_y_ = transforms[0]
+        self.batch_size_ = batch
+        self.device_ = device
+        self.mi_ = max(0.0, value)
+        self.stderr_ = stderr
+        config = asdict(cfg)
+        config.update(batch_size=batch, steps=steps, steps_taken=steps_taken, device=str(device))
+        config.update(
+            selected_steps=best_steps,
+            stop_steps=stop_steps,
+            fold_values=fold_values.tolist(),
+            fold_sizes=[int(len(f)) for f in fold_rows],
+            fold_stderrs=[float(s) for s in fold_se],
+            stderr_delta=delta_se,
+            stderr_between=spread_se,
+            vectorised=vectorised,
+        )
+        n = int(sizes.sum())
+        self._set_result(
+            found, names, config, t0, mi=self.mi_, stderr=stderr, history=history,
+            n_train=int(round(n_train)), n_test=n, certified=value <= math.log(n) - 1.0,
         )
 
     def _set_result(
