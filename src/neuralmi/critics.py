@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -265,19 +266,21 @@ class GaussianCritic(nn.Module):
         values (the canonical correlations) are kept below 1. ``covariance``: ``None`` (sample
         correlations), ``"oas"`` or a weight in [0, 1]: the joint correlation matrix shrunk
         towards the identity first (see :func:`neuralmi.nonparametric.fit_cca`); ``"cv"``: the
-        weight that maximises the critic's DV bound on held-out parts of ``x``, ``y``
-        (:func:`select_shrinkage`).
+        shrinkage weight, correlation threshold and rank that maximise the critic's DV bound on
+        held-out parts of ``x``, ``y`` (:func:`select_baseline`).
         """
         x = np.asarray(x.detach().cpu() if isinstance(x, Tensor) else x, dtype=np.float64)
         y = np.asarray(y.detach().cpu() if isinstance(y, Tensor) else y, dtype=np.float64)
         dx, dy = x.shape[1], y.shape[1]
         if not 0.0 <= shrinkage < 1.0:
             raise ValueError(f"shrinkage must be in [0, 1); got {shrinkage}")
+        choice = BaselineChoice()
         if covariance == "cv":
-            covariance = select_shrinkage(x, y)
+            choice = select_baseline(x, y)
+            covariance = choice.shrinkage
         from .nonparametric import fit_cca  # the one implementation of the Gaussian closed form
 
-        fit = fit_cca(x, y, min_eig=rank_tol, shrinkage=covariance)
+        fit = fit_cca(x, y, min_eig=rank_tol, shrinkage=covariance, threshold=choice.threshold, rank=choice.rank)
         px, py = fit.white_x, fit.white_y
         mean = np.concatenate([fit.mean_x, fit.mean_y])
         # canonical correlations, shrunk towards independence and kept below 1 for a finite form
@@ -319,60 +322,117 @@ class GaussianCritic(nn.Module):
         return qx[:, None] + qy[None, :] + xc @ self.C @ yc.T + self.const
 
 
-#: shrinkage weights tried by :func:`select_shrinkage`
+#: shrinkage weights tried by :func:`select_baseline`
 SHRINKAGE_GRID = (0.0, 0.02, 0.05, 0.1, 0.2, 0.35, 0.5, 0.7, 0.9)
-#: rows :func:`select_shrinkage` reads at most (a uniform subsample of larger inputs)
+#: cross-correlation thresholds tried by :func:`select_baseline`, in units of
+#: ``sqrt(2 log(d_x d_y) / n)`` (the largest of ``d_x d_y`` independent noise correlations)
+THRESHOLD_GRID = (0.0, 0.5, 0.75, 1.0, 1.25)
+#: rows :func:`select_baseline` reads at most (a uniform subsample of larger inputs)
 SHRINKAGE_MAX_ROWS = 50_000
 
 
-def select_shrinkage(x: np.ndarray, y: np.ndarray, folds: int = 3, seed: int = 0, shifts: int = 4) -> float:
-    """The weight ``a`` of the identity in the joint correlation matrix, ``(1 - a) R + a I``, whose
-    Gaussian critic has the highest DV bound on data it was not fitted on.
+def threshold_unit(n: int, dx: int, dy: int) -> float:
+    """``sqrt(2 log(d_x d_y) / n)``: about the largest sample correlation among ``d_x d_y``
+    independent pairs of columns on ``n`` rows; 0 when ``d_x d_y < 4`` (nothing to threshold)."""
+    return math.sqrt(2.0 * math.log(dx * dy) / n) if dx * dy >= 4 else 0.0
+
+
+#: ranks (numbers of canonical correlations kept) tried by :func:`select_baseline`, besides all
+RANK_GRID = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64)
+
+
+@dataclass(frozen=True)
+class BaselineChoice:
+    """The Gaussian critic's covariance chosen by :func:`select_baseline`: the identity's weight
+    ``shrinkage``, the correlation ``threshold`` (for all the rows) and the ``rank`` kept
+    (``None``: all canonical correlations)."""
+
+    shrinkage: float = 0.0
+    threshold: float = 0.0
+    rank: int | None = None
+
+
+def select_baseline(
+    x: np.ndarray,
+    y: np.ndarray,
+    folds: int = 3,
+    seed: int = 0,
+    shifts: int = 4,
+    threshold: bool = True,
+    rank: bool = True,
+) -> BaselineChoice:
+    """The Gaussian critic's covariance, chosen on held-out parts of ``x``, ``y``.
+
+    Candidates (see :func:`~neuralmi.nonparametric.shrunk_cca`): the joint correlation matrix
+    with its off-diagonal entries below a threshold set to zero (thresholds tried as multiples
+    :data:`THRESHOLD_GRID` of :func:`threshold_unit`, which shrinks as ``1/sqrt(n)``), shrunk
+    towards the identity by a weight of :data:`SHRINKAGE_GRID`, keeping all or the largest
+    :data:`RANK_GRID` canonical correlations. The one whose critic has the highest DV bound on
+    data it was not fitted on is returned, its threshold scaled to all ``n`` rows.
 
     ``x`` (n, d_x), ``y`` (n, d_y) (a uniform subsample of :data:`SHRINKAGE_MAX_ROWS` rows when
-    there are more) are split into ``folds`` parts; for every weight of
-    :data:`SHRINKAGE_GRID` the critic is fitted on all parts but one and its DV bound read on
-    that one (``shifts`` shuffles for the marginal term), summed over the parts. In high
-    dimension at small n the sample canonical correlations are inflated and the unshrunk critic
-    reads *below zero* on new data; the selected weight undoes that. Only ``x``, ``y`` are used,
-    so an estimator passes its training rows and its held-out read-out stays untouched.
+    there are more) are split into ``folds`` parts; each candidate critic is fitted on all parts
+    but one and its DV bound read on that one (``shifts`` shuffles for the marginal term),
+    summed over the parts. In high dimension at small n the sample canonical correlations are
+    inflated and the unshrunk critic reads *below zero* on new data. Shrinkage undoes that when
+    the dependence is spread over many columns, thresholding when few pairs of columns carry it,
+    a low rank when few directions do. ``threshold=False``/``rank=False`` leave those out. Only
+    ``x``, ``y`` are used, so an estimator passes its training rows and its held-out read-out
+    stays untouched.
 
     The critic is scored in canonical coordinates ``u = W_x^T (x - m_x)``, ``v = W_y^T (y - m_y)``,
-    where it is a sum over canonical pairs of
-    ``-1/2 log(1 - r^2) - (r^2 u^2 - 2 r u v + r^2 v^2) / (2 (1 - r^2))``: a few small matrix
-    products per weight, in float64.
+    where it is a sum over canonical pairs ``j`` of
+    ``-1/2 log(1 - r_j^2) - (r_j^2 u_j^2 - 2 r_j u_j v_j + r_j^2 v_j^2) / (2 (1 - r_j^2))``: every
+    rank costs one cumulative sum over the pairs.
     """
     from .nonparametric import joint_correlation, shrunk_cca
 
     n, dx = x.shape
+    dy = y.shape[1]
     if n < 3 * folds:
-        return 0.0
+        return BaselineChoice()
     rng = np.random.default_rng(seed)
     if n > SHRINKAGE_MAX_ROWS:  # a uniform subsample: the weight is ~0 long before this size
         keep = np.sort(rng.choice(n, SHRINKAGE_MAX_ROWS, replace=False))
         x, y, n = x[keep], y[keep], SHRINKAGE_MAX_ROWS
+    thresholds = THRESHOLD_GRID if threshold and threshold_unit(n, dx, dy) > 0 else (0.0,)
+    pairs = min(dx, dy)
+    ranks = [k for k in RANK_GRID if k < pairs] if rank else []
+    grid = [(a, c) for c in thresholds for a in SHRINKAGE_GRID]
     parts = np.array_split(rng.permutation(n), folds)
-    scores = np.zeros(len(SHRINKAGE_GRID))
+    scores = np.zeros((len(grid), len(ranks) + 1))  # last column: all canonical pairs
+    cut = np.array([*ranks, pairs]) - 1  # index of the last pair kept by each rank
     for k, test in enumerate(parts):
         train = np.concatenate([p for j, p in enumerate(parts) if j != k])
         stats = joint_correlation(x[train], y[train])
+        unit = threshold_unit(len(train), dx, dy)
         perms = [rng.permutation(len(test)) for _ in range(shifts)]
-        for g, a in enumerate(SHRINKAGE_GRID):
-            fit = shrunk_cca(*stats, dx, a)
+        for g, (a, c) in enumerate(grid):
+            fit = shrunk_cca(*stats, dx, a, c * unit)
             r = np.minimum(fit.rho, 1.0 - 1e-6)
-            u = (x[test] - fit.mean_x) @ fit.white_x @ fit.u  # (m, k) canonical coordinates
+            u = (x[test] - fit.mean_x) @ fit.white_x @ fit.u  # (m, pairs) canonical coordinates
             v = (y[test] - fit.mean_y) @ fit.white_y @ fit.vt.T
-            c = r**2 / (1.0 - r**2)
-            base = -0.5 * np.sum(np.log1p(-(r**2)))
+            coef = r**2 / (1.0 - r**2)
+            base = -0.5 * np.log1p(-(r**2))
 
-            def score(vv: np.ndarray) -> np.ndarray:
-                return base - 0.5 * ((u**2 + vv**2) @ c) + (u * vv) @ (r / (1.0 - r**2))
+            def score(vv: np.ndarray) -> np.ndarray:  # (m, len(cut)): the critic of each rank
+                per_pair = base - 0.5 * coef * (u**2 + vv**2) + (r / (1.0 - r**2)) * u * vv
+                return np.cumsum(per_pair, axis=1)[:, cut]
 
             joint = score(v)
             marg = np.concatenate([score(v[p]) for p in perms])
-            top = marg.max()
-            scores[g] += joint.mean() - (top + np.log(np.mean(np.exp(marg - top))))
-    return float(SHRINKAGE_GRID[int(np.argmax(scores))])
+            top = marg.max(axis=0)
+            scores[g] += joint.mean(axis=0) - (top + np.log(np.mean(np.exp(marg - top), axis=0)))
+    g, j = np.unravel_index(int(np.argmax(scores)), scores.shape)
+    a, c = grid[g]
+    return BaselineChoice(float(a), float(c * threshold_unit(n, dx, dy)), ranks[j] if j < len(ranks) else None)
+
+
+def select_shrinkage(x: np.ndarray, y: np.ndarray, folds: int = 3, seed: int = 0, shifts: int = 4) -> float:
+    """The weight ``a`` of the identity in the joint correlation matrix, ``(1 - a) R + a I``, whose
+    Gaussian critic has the highest DV bound on held-out parts of ``x``, ``y`` (no thresholding:
+    :func:`select_baseline` with ``threshold=False``)."""
+    return select_baseline(x, y, folds, seed, shifts, threshold=False, rank=False).shrinkage
 
 
 class ResidualCritic(nn.Module):

@@ -668,9 +668,26 @@ def joint_correlation(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndar
     return mean, sd, r
 
 
-def shrunk_cca(mean: np.ndarray, sd: np.ndarray, r: np.ndarray, dx: int, shrinkage: float) -> CCAFit:
+def shrunk_cca(
+    mean: np.ndarray,
+    sd: np.ndarray,
+    r: np.ndarray,
+    dx: int,
+    shrinkage: float,
+    threshold: float = 0.0,
+    rank: int | None = None,
+) -> CCAFit:
     """CCA of the correlation matrix ``r`` shrunk towards the identity, ``(1 - a) r + a I``
-    (``mean``, ``sd``, ``r`` from :func:`joint_correlation`; ``dx`` columns belong to x)."""
+    (``mean``, ``sd``, ``r`` from :func:`joint_correlation`; ``dx`` columns belong to x).
+
+    ``threshold`` ``t`` > 0 first sets the off-diagonal correlations with ``|r| < t`` to zero
+    (hard thresholding, Bickel & Levina 2008): when few pairs of columns are correlated, the
+    many small sample correlations are noise (about ``1/sqrt(n)`` each) that adds up to a
+    spurious dependence in high dimension, while shrinkage would also shrink the real ones.
+    ``rank``: keep only the largest ``rank`` canonical correlations (the others set to 0): a
+    low-rank fit, for dependence carried by few directions."""
+    if threshold > 0.0:
+        r = np.where((np.abs(r) < threshold) & ~np.eye(r.shape[0], dtype=bool), 0.0, r)
     r_s = (1.0 - shrinkage) * r + shrinkage * np.eye(r.shape[0])
 
     def inv_sqrt(block: np.ndarray) -> np.ndarray:
@@ -680,11 +697,18 @@ def shrunk_cca(mean: np.ndarray, sd: np.ndarray, r: np.ndarray, dx: int, shrinka
 
     wx, wy = inv_sqrt(r_s[:dx, :dx]), inv_sqrt(r_s[dx:, dx:])
     u, rho, vt = np.linalg.svd(wx.T @ r_s[:dx, dx:] @ wy, full_matrices=False)
+    if rank is not None:
+        rho = np.where(np.arange(rho.shape[0]) < rank, rho, 0.0)
     return CCAFit(mean[:dx], mean[dx:], wx / sd[:dx, None], wy / sd[dx:, None], rho, u, vt)
 
 
 def fit_cca(
-    x: np.ndarray, y: np.ndarray, min_eig: float | None = None, shrinkage: float | str | None = None
+    x: np.ndarray,
+    y: np.ndarray,
+    min_eig: float | None = None,
+    shrinkage: float | str | None = None,
+    threshold: float = 0.0,
+    rank: int | None = None,
 ) -> CCAFit:
     """Canonical correlation analysis of ``x`` (n, d_x) and ``y`` (n, d_y), float64.
 
@@ -698,7 +722,9 @@ def fit_cca(
     the joint correlation matrix becomes ``(1 - a) R + a I``. In high dimension at small n the
     sample canonical correlations are biased upwards (a 100-dimensional pair fitted on 700 rows
     looks strongly dependent even when independent), and a critic built on them overfits;
-    shrinkage pulls them towards 0.
+    shrinkage pulls them towards 0. ``threshold``: cross-correlations below it in absolute value
+    are set to zero first, and ``rank`` keeps only the largest canonical correlations (see
+    :func:`shrunk_cca`).
     """
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
@@ -706,13 +732,17 @@ def fit_cca(
         a = oas_shrinkage(np.hstack([x, y])) if shrinkage == "oas" else float(shrinkage)
         if not 0.0 <= a <= 1.0:
             raise ValueError(f"shrinkage must be 'oas', None or in [0, 1]; got {shrinkage!r}")
-        if a > 0.0:
-            return shrunk_cca(*joint_correlation(x, y), x.shape[1], a)
+        if a > 0.0 or threshold > 0.0:
+            return shrunk_cca(*joint_correlation(x, y), x.shape[1], a, threshold, rank)
+    elif threshold > 0.0:
+        return shrunk_cca(*joint_correlation(x, y), x.shape[1], 0.0, threshold, rank)
     mx, my = x.mean(axis=0), y.mean(axis=0)
     px, qx = _whitening(x - mx, min_eig)
     py, qy = _whitening(y - my, min_eig)
     u, rho, vt = np.linalg.svd(qx.T @ qy, full_matrices=False)
     scale = math.sqrt(max(1, x.shape[0] - 1))
+    if rank is not None:
+        rho = np.where(np.arange(rho.shape[0]) < rank, rho, 0.0)
     return CCAFit(mx, my, px * scale, py * scale, rho, u, vt)
 
 
