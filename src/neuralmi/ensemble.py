@@ -393,8 +393,11 @@ def train_crossfit(
         ys_all = torch.zeros((k_n, width, train_sets[0][1].shape[1]), dtype=train_sets[0][1].dtype, device=device)
         for k, (xs, ys) in enumerate(train_sets):
             xs_all[k, : sizes[k]], ys_all[k, : sizes[k]] = xs, ys
+        # flat (K * width, d) tables: one index_select gathers all K batches (2-D advanced
+        # indexing is several times slower on a CPU)
+        xs_all, ys_all = xs_all.reshape(k_n * width, -1), ys_all.reshape(k_n * width, -1)
         n_k = torch.tensor(sizes, dtype=torch.float64)[:, None]
-        rows_k = torch.arange(k_n, device=device)[:, None]
+        offset = (torch.arange(k_n) * width)[:, None]
     else:
         opts = []
         for m in modules:
@@ -451,10 +454,11 @@ def train_crossfit(
     while step < config.max_steps:
         active = [not f for f in selection.frozen]
         if stack is not None:
-            u = (torch.rand(k_n, batch, generator=gen, dtype=torch.float64) * n_k).long().to(device)
-            perm = _fixed_point_free(k_n, batch, gen).to(device)
-            xb, yb = xs_all[rows_k, u], ys_all[rows_k, u]  # (K, B, d)
-            z = torch.cat([torch.cat([xb, yb], -1), torch.cat([xb, yb.gather(1, perm[..., None].expand_as(yb))], -1)], 1)
+            rows = (torch.rand(k_n, batch, generator=gen, dtype=torch.float64) * n_k).long() + offset  # (K, B)
+            shuffled = rows.gather(1, _fixed_point_free(k_n, batch, gen))  # the marginal pairs' y rows
+            xb = xs_all.index_select(0, rows.reshape(-1).to(device)).reshape(k_n, batch, -1)
+            yb = ys_all.index_select(0, torch.cat([rows, shuffled], 1).reshape(-1).to(device)).reshape(k_n, 2 * batch, -1)
+            z = torch.cat([torch.cat([xb, xb], 1), yb], -1)  # (K, 2B, dx + dy): B joint rows, B marginal
             scores = stack(z)
             objective, value, log_ema_new = stacked_objective(
                 modules[0].method, scores[:, :batch], scores[:, batch:], log_ema,
