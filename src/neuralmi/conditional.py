@@ -446,6 +446,11 @@ class ConditionalMI(SklearnTagsMixin):
             )
         self._estimator = NeuralEstimator(method=p.pop("method"), critic=critic, **p)
         self.config = self._estimator.config
+        if self.config.folds is not None:
+            raise ValueError(
+                "folds= (K-fold cross-fitting) is for I(X;Y) only; conditional MI trains on one "
+                "training part and reads two held-out folds: leave folds=None"
+            )
         if self.strategy == "direct":
             check_choice(self.config.method, "method (strategy 'direct')", DIRECT_METHODS)
 
