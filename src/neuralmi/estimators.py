@@ -25,6 +25,11 @@ What ``fit`` does, in order:
 6. reports each fold's bound under the checkpoint selected (and the stopping time decided) by
    the *other* fold (so the number is read on data that neither trained, selected nor stopped
    the critic), averaged, with a delta-method standard error.
+
+With ``folds=K`` (:attr:`EstimatorConfig.folds`), steps 2-6 are K-fold cross-fitting instead
+(:mod:`neuralmi.ensemble`): K folds, K critics each trained on all folds but its own (with its
+own transform and baseline), selected and stopped by the others' held-out curves, each read once
+on its own fold; every row is read, and the standard error includes the between-fold spread.
 """
 
 from __future__ import annotations
@@ -538,6 +543,12 @@ class NeuralEstimator(SklearnTagsMixin):
         cfg = self.config
         split, streamed = None, None
         if is_stream(x, y):  # one pass keeps uniform samples of the rows: see neuralmi.streaming
+            if cfg.folds is not None:
+                raise ValueError(
+                    "folds= (K-fold cross-fitting) needs all rows in memory; this input is streamed "
+                    "(an iterable of (x, y) batches, or more than neuralmi.streaming.STREAM_MIN_ROWS "
+                    "rows): pass folds=None"
+                )
             sample = collect(x, y, cfg.test_size, cfg.seed)
             x, y, split, streamed = sample.x, sample.y, sample.split(), sample.summary()
             del sample
@@ -582,12 +593,6 @@ class NeuralEstimator(SklearnTagsMixin):
                     )
                 )
         if cfg.folds is not None:
-            if split is not None:
-                raise ValueError(
-                    "folds= (K-fold cross-fitting) needs all rows in memory; this input is streamed "
-                    "(an iterable of batches, a memory-mapped array or more than "
-                    "neuralmi.streaming.STREAM_MIN_ROWS rows): pass folds=None"
-                )
             return self._fit_crossfit(xa, ya, groups, found, names, t0, device)
         tr, fa, fb = _split(xa.shape[0], cfg.test_size, cfg.seed, groups) if split is None else split
         if min(len(fa), len(fb)) < 2 or len(tr) < 2:

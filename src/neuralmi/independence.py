@@ -9,6 +9,13 @@ everything the critic depends on, so each fold's p-value is exact in finite samp
 ``1 / (B + 1)`` resolution); the two are combined by Bonferroni, ``min(1, 2 min(p_A, p_B))``,
 which stays valid whatever their dependence. Nothing is retrained per permutation: a test costs
 one fit plus ``2 B`` read-outs.
+
+With ``folds=K`` (K-fold cross-fitting) each of the K folds is tested with its own critic
+(trained on the other folds only) and the K p-values are combined by Bonferroni,
+``min(1, K min_k p_k)``. Critic ``k``'s weights never depend on fold ``k``, but its stopping step
+is chosen from the other critics' curves, and they were trained on fold ``k``: that one number
+is the only way fold ``k``'s pairing reaches its critic, so the p-values are exact up to that
+one choice (as with any cross-validated number of steps).
 """
 
 from __future__ import annotations
@@ -32,7 +39,8 @@ class IndependenceTest:
     """The outcome of :func:`independence_test`.
 
     Attributes:
-        p_value: the Bonferroni combination of the two folds' permutation p-values.
+        p_value: the Bonferroni combination of the held-out folds' permutation p-values (two
+            folds; K with ``folds=K``).
         fold_p_values: each held-out fold's exact permutation p-value.
         fold_statistics: each fold's held-out bound (nats) on the observed pairs.
         n_permutations: permutations per fold.

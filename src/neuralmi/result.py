@@ -40,7 +40,8 @@ class MIResult:
             error of the held-out bound for the trained critic(s): it covers the sampling noise of
             the held-out data (joint and marginal terms, and their correlation), not the gap
             between the bound and the true MI, nor the variability from retraining with another
-            seed. For KSG and the Gaussian estimator it is an asymptotic standard error (see
+            seed (with ``folds=K``, the larger of that and the spread of the K fold values,
+            ``sd / sqrt(K)``, which does carry the K critics' training randomness). For KSG and the Gaussian estimator it is an asymptotic standard error (see
             their docstrings). ``None`` where the method gives none.
         method: the method's name, e.g. ``"mine"``.
         config: every setting that produced the number (JSON-serialisable).
@@ -69,6 +70,11 @@ class MIResult:
     @property
     def interval_covers(self) -> str:
         """What the interval :meth:`ci` accounts for, in a few words (printed beside it)."""
+        if self.n_train > 0 and self.config.get("folds"):
+            return (
+                f"held-out sampling noise and the spread of the {self.config['folds']} cross-fitted "
+                "critics, not the bound's gap to the truth"
+            )
         if self.n_train > 0:
             return "held-out sampling noise only, not the bound's gap to the truth nor retraining"
         return "asymptotic sampling noise only, not the estimator's bias"
