@@ -812,6 +812,15 @@ class NeuralEstimator(SklearnTagsMixin):
         stderr = max(delta_se, spread_se)
 
         found += self._diagnose(value, stderr, history, batch, diverged, stopped_early, best_steps, evals)
+        if spread_se > 2.0 * delta_se + 0.01:
+            found.append(
+                (
+                    W.UnstableEstimateWarning,
+                    f"the {k_n} folds' values ({', '.join(f'{v:.3f}' for v in fold_values)}) disagree more "
+                    "than their error bars allow: the critics differ (training noise, heavy tails or too "
+                    f"few samples), and the standard error is their spread ({spread_se:.3f} nats)",
+                )
+            )
         if value < 0:
             found.append(
                 (
