@@ -408,27 +408,31 @@ def select_baseline(
     parts = np.array_split(rng.permutation(n), folds)
     scores = np.zeros((len(grid), len(ranks) + 1))  # last column: all canonical pairs
     cut = np.array([*ranks, pairs]) - 1  # index of the last pair kept by each rank
+    off = ~np.eye(dx + dy, dtype=bool)
     for k, test in enumerate(parts):
         train = np.concatenate([p for j, p in enumerate(parts) if j != k])
         stats = joint_correlation(x[train], y[train])
         unit = threshold_unit(len(train), dx, dy)
-        perms = [rng.permutation(len(test)) for _ in range(shifts)]
+        xt, yt = x[test], y[test]
+        m = len(test)
+        perm = np.concatenate([rng.permutation(m) for _ in range(shifts)])  # all shuffles at once
+        done: dict[tuple[float, bytes], np.ndarray] = {}  # thresholds that zero the same entries
         for g, (a, c) in enumerate(grid):
-            fit = shrunk_cca(*stats, dx, a, c * unit)
-            r = np.minimum(fit.rho, 1.0 - 1e-6)
-            u = (x[test] - fit.mean_x) @ fit.white_x @ fit.u  # (m, pairs) canonical coordinates
-            v = (y[test] - fit.mean_y) @ fit.white_y @ fit.vt.T
-            coef = r**2 / (1.0 - r**2)
-            base = -0.5 * np.log1p(-(r**2))
-
-            def score(vv: np.ndarray) -> np.ndarray:  # (m, len(cut)): the critic of each rank
-                per_pair = base - 0.5 * coef * (u**2 + vv**2) + (r / (1.0 - r**2)) * u * vv
-                return np.cumsum(per_pair, axis=1)[:, cut]
-
-            joint = score(v)
-            marg = np.concatenate([score(v[p]) for p in perms])
-            top = marg.max(axis=0)
-            scores[g] += joint.mean(axis=0) - (top + np.log(np.mean(np.exp(marg - top), axis=0)))
+            key = (a, (np.abs(stats[2]) < c * unit)[off].tobytes())
+            if key not in done:
+                fit = shrunk_cca(*stats, dx, a, c * unit)
+                r = np.minimum(fit.rho, 1.0 - 1e-6)
+                u = (xt - fit.mean_x) @ (fit.white_x @ fit.u)  # (m, pairs) canonical coordinates
+                v = (yt - fit.mean_y) @ (fit.white_y @ fit.vt.T)
+                coef, cross = r**2 / (1.0 - r**2), r / (1.0 - r**2)
+                base = -0.5 * np.log1p(-(r**2))
+                # the critic is a sum over pairs: the joint mean of each rank is a cumulative sum
+                joint = np.cumsum(base - 0.5 * coef * (u**2 + v**2).mean(axis=0) + cross * (u * v).mean(axis=0))[cut]
+                um, vm = np.tile(u, (shifts, 1)), v[perm]
+                marg = np.cumsum(base - 0.5 * coef * (um**2 + vm**2) + cross * um * vm, axis=1)[:, cut]
+                top = marg.max(axis=0)
+                done[key] = joint - (top + np.log(np.mean(np.exp(marg - top), axis=0)))
+            scores[g] += done[key]
     g, j = np.unravel_index(int(np.argmax(scores)), scores.shape)
     a, c = grid[g]
     return BaselineChoice(
@@ -447,6 +451,10 @@ def select_shrinkage(x: np.ndarray, y: np.ndarray, folds: int = 3, seed: int = 0
 #: float32 ``ndtri`` is infinite below ~1e-9 (|x| > 5.9). The rank transform's largest value on
 #: 10^6 rows is 4.75, so the clip only bounds m, within [-3.2, 4.9]
 MAGNITUDE_CLIP = (1e-3, 5.0)
+
+
+#: held-out nats the magnitude features must add before :func:`gaussian_baseline` uses them
+MAGNITUDE_MARGIN = 0.01
 
 
 def magnitude_features(a: Tensor) -> Tensor:
@@ -506,7 +514,9 @@ def gaussian_baseline(
     With ``covariance="cv"`` both the plain :class:`GaussianCritic` and the
     :class:`MagnitudeGaussianCritic` are tuned by :func:`select_baseline` on held-out parts of the
     rows (the same parts for both), and the one whose held-out DV bound is higher is returned:
-    the magnitude features win only where the data show dependence in magnitudes. Otherwise the
+    the magnitude features win only where they read :data:`MAGNITUDE_MARGIN` nats higher (where
+    the data show dependence in magnitudes; a tie, as when thresholding zeroes every magnitude
+    correlation, keeps the plain critic). Otherwise the
     plain critic with that ``covariance`` (see :meth:`GaussianCritic.from_data`).
     """
     if covariance != "cv":
@@ -515,7 +525,8 @@ def gaussian_baseline(
     y = np.asarray(y.detach().cpu() if isinstance(y, Tensor) else y, dtype=np.float64)
     plain = select_baseline(x, y)
     magnitude = select_baseline(_magnitude_features_np(x), _magnitude_features_np(y))
-    choice, cls = (magnitude, MagnitudeGaussianCritic) if magnitude.score > plain.score else (plain, GaussianCritic)
+    use = magnitude.score > plain.score + MAGNITUDE_MARGIN
+    choice, cls = (magnitude, MagnitudeGaussianCritic) if use else (plain, GaussianCritic)
     return cls.from_data(x, y, covariance=choice)
 
 
