@@ -82,6 +82,12 @@ def test_other_critics_are_not_stacked() -> None:
     mixed = _modules(2, 2, 2, "nwj", True) + _modules(1, 2, 2, "nwj", False)
     assert ensemble.StackedConcat.from_critics([m.critic for m in mixed]) is None
     assert not ensemble.can_stack(_modules(3, 2, 2, "tuba", True))
+    # a critic whose forward differs from what is stacked (here: shifted by 1) is not stacked
+    mods = _modules(3, 2, 2, "nwj", True)
+    assert ensemble.can_stack(mods)
+    real = mods[2].critic.base.forward
+    mods[2].critic.base.forward = lambda x, y: real(x, y) + 1.0
+    assert not ensemble.can_stack(mods)
 
 
 @pytest.mark.parametrize("method", ensemble.STACKED_METHODS)
@@ -327,3 +333,21 @@ def test_streamed_input_rejects_folds() -> None:
     batches = [(x[i : i + 100], y[i : i + 100]) for i in range(0, 400, 100)]
     with pytest.raises(ValueError, match="folds"):
         neuralmi.estimate(batches, folds=3)
+
+
+def test_command_line_folds(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from neuralmi import cli
+
+    x, y, _ = _gauss(300, 0.7, seed=1)
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "y.npy", y)
+    base = ["estimate", "--x-file", str(tmp_path / "x.npy"), "--y-file", str(tmp_path / "y.npy"), "--steps", "50", "--quiet"]
+    assert cli.main([*base, "--folds", "3", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["config"]["folds"] == 3 and len(out["config"]["fold_values"]) == 3 and out["n_test"] == 300
+    assert cli.main([*base, "--folds", "2"]) == 2
+    assert "folds must be None" in capsys.readouterr().err
+    assert cli.main([*base, "--folds", "3", "--method", "ksg"]) == 2
+    assert "--folds" in capsys.readouterr().err

@@ -139,6 +139,9 @@ def _add_estimate_parser(sub: Any) -> None:
     p.add_argument("--lr", type=positive_float, help="learning rate")
     p.add_argument("--transform", choices=TRANSFORMS, help="per-column input transform (default: rank)")
     p.add_argument("--test-size", type=positive_float, help="share of samples held out for the estimate (default 0.3)")
+    p.add_argument(
+        "--folds", type=positive_int, help="K >= 3: K-fold cross-fitting, K critics each read on its own fold (default: off)"
+    )
     p.add_argument("--k", type=positive_int, help="neighbours for --method ksg (default 3)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N (default auto)")
@@ -217,7 +220,7 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
 
 def _neural_options(args: argparse.Namespace) -> dict[str, Any]:
     """The neural estimate's settings given on the command line (the others keep their defaults)."""
-    names = ("hidden", "steps", "batch_size", "lr", "transform", "test_size")
+    names = ("hidden", "steps", "batch_size", "lr", "transform", "test_size", "folds")
     return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
 
 
@@ -318,6 +321,7 @@ def _check_options_apply(args: argparse.Namespace, baseline: bool) -> None:
             "--lr": args.lr,
             "--transform": args.transform,
             "--test-size": args.test_size,
+            "--folds": args.folds,
             "--plot": args.plot,
             "--test": args.test,
         }

@@ -141,7 +141,17 @@ class StackedConcat(nn.Module):
                 const = torch.stack([b.const.reshape(1) for b in bases]).to(quad.dtype)
                 baseline = (quad, mean, const)
         act = layers[0][1]  # type: ignore[index]
-        return cls(weights, biases, copy.deepcopy(act) if act is not None else None, baseline)
+        stack = cls(weights, biases, copy.deepcopy(act) if act is not None else None, baseline)
+        # a guard against critics whose forward is not what is stacked here (a subclass, a
+        # changed baseline): the stack must score a few rows exactly as each critic does
+        dx = parts[0][0].dim_x  # type: ignore[index]
+        z = torch.randn(len(critics), 8, weights[0].shape[1], generator=torch.Generator().manual_seed(0))
+        z = z.to(weights[0].device, weights[0].dtype)
+        with torch.no_grad():
+            own = torch.stack([c(z[k, :, :dx], z[k, :, dx:]) for k, c in enumerate(critics)])
+            if not torch.allclose(stack(z), own, rtol=1e-4, atol=1e-4):
+                return None
+        return stack
 
     def forward(self, z: Tensor) -> Tensor:
         """``(K, B)`` scores of ``z``, shape ``(K, B, d)``."""
@@ -330,16 +340,19 @@ class CrossFitRun:
     seconds: float = 0.0
 
 
+def _stack(modules: Sequence[MutualInformation]) -> StackedConcat | None:
+    """The objectives' critics as one :class:`StackedConcat`, or ``None`` where their method,
+    marginals or critics are not stacked."""
+    m = modules[0]
+    same = all(mod.method == m.method and mod.marginal == m.marginal for mod in modules)
+    if not (same and m.method in STACKED_METHODS and m.marginal == "shuffle" and not m.distributed):
+        return None
+    return StackedConcat.from_critics([mod.critic for mod in modules])
+
+
 def can_stack(modules: Sequence[MutualInformation]) -> bool:
     """Whether :func:`train_crossfit` can train these objectives as one vectorised model."""
-    m = modules[0]
-    return (
-        all(mod.method == m.method and mod.marginal == m.marginal for mod in modules)
-        and m.method in STACKED_METHODS
-        and m.marginal == "shuffle"
-        and not m.distributed
-        and StackedConcat.from_critics([mod.critic for mod in modules]) is not None
-    )
+    return _stack(modules) is not None
 
 
 def _fixed_point_free(k: int, b: int, gen: torch.Generator) -> Tensor:
@@ -383,7 +396,7 @@ def train_crossfit(
     sizes = [xs.shape[0] for xs, _ in train_sets]
     batch = min(config.batch_size, min(sizes))
     gen = torch.Generator().manual_seed(config.seed)
-    stack = StackedConcat.from_critics([m.critic for m in modules]) if vectorise and can_stack(modules) else None
+    stack = _stack(modules) if vectorise else None
     if stack is not None:
         stack = stack.to(device)
         log_ema = torch.full((k_n,), float("nan"), device=device, dtype=stack.weights[0].dtype)

@@ -50,7 +50,7 @@ from torch import nn
 from . import exceptions as W
 from ._sklearn import SklearnTagsMixin
 from ._validation import check_choice, check_pair, column_names, drop_constant
-from .critics import ACTIVATIONS, CRITICS, ResidualCritic, gaussian_baseline, make_critic
+from .critics import ACTIVATIONS, CRITICS, GaussianCritic, ResidualCritic, make_critic
 from .objectives import (
     DEFAULT_EVAL_SHIFTS,
     DEFAULT_HIDDEN,
@@ -379,7 +379,12 @@ class NeuralEstimator(SklearnTagsMixin):
     (:class:`~neuralmi.MIResult`), ``critic_`` (the trained ``nn.Module``), ``module_`` (the
     :class:`~neuralmi.MutualInformation` holding it), ``transform_x_``, ``transform_y_``,
     ``n_features_in_x_`` and ``n_features_in_y_`` (columns of ``x`` and ``y`` seen in ``fit``;
-    ``n_features_in_`` is ``x``'s, as in scikit-learn, where ``x`` plays ``X``).
+    ``n_features_in_`` is ``x``'s, as in scikit-learn, where ``x`` plays ``X``). With ``folds=K``:
+    ``modules_`` (the K objectives, ``modules_[k]`` holding critic ``k`` at its selected
+    checkpoint) and ``transforms_`` (each critic's ``(transform_x, transform_y)``); ``module_``,
+    ``critic_``, ``transform_x_`` and ``transform_y_`` are fold 0's (a critic trained on the other
+    K-1 folds), which :meth:`read` and :meth:`score` use; ``readout_`` holds one
+    ``(x_fold, y_fold, state, rows)`` per fold.
 
     ``fit`` trains; :meth:`read` and :meth:`score` only read the trained critic on other samples.
     """
@@ -473,12 +478,12 @@ class NeuralEstimator(SklearnTagsMixin):
                 raise TypeError(f"the critic factory must return an nn.Module; got {type(critic).__name__}")
             return critic
         if cfg.critic == "gaussian":
-            return gaussian_baseline(x_train, y_train, cfg.baseline_shrinkage)
+            return GaussianCritic.from_data(x_train, y_train, covariance=cfg.baseline_shrinkage)
         use_baseline = cfg.gaussian_baseline and cfg.method != "minee"
         net = make_critic(cfg.critic, dx, dy, cfg.hidden, cfg.activation, cfg.embed_dim, zero_init=use_baseline)
         if not use_baseline:
             return net
-        return ResidualCritic(gaussian_baseline(x_train, y_train, cfg.baseline_shrinkage), net)
+        return ResidualCritic(GaussianCritic.from_data(x_train, y_train, covariance=cfg.baseline_shrinkage), net)
 
     def _batch_size(self, n_train: int) -> int:
         b = self.config.batch_size
