@@ -50,7 +50,7 @@ from torch import nn
 from . import exceptions as W
 from ._sklearn import SklearnTagsMixin
 from ._validation import check_choice, check_pair, column_names, drop_constant
-from .critics import ACTIVATIONS, CRITICS, GaussianCritic, ResidualCritic, make_critic
+from .critics import ACTIVATIONS, CRITICS, ResidualCritic, gaussian_baseline, make_critic
 from .objectives import (
     DEFAULT_EVAL_SHIFTS,
     DEFAULT_HIDDEN,
@@ -478,12 +478,12 @@ class NeuralEstimator(SklearnTagsMixin):
                 raise TypeError(f"the critic factory must return an nn.Module; got {type(critic).__name__}")
             return critic
         if cfg.critic == "gaussian":
-            return GaussianCritic.from_data(x_train, y_train, covariance=cfg.baseline_shrinkage)
+            return gaussian_baseline(x_train, y_train, cfg.baseline_shrinkage)
         use_baseline = cfg.gaussian_baseline and cfg.method != "minee"
         net = make_critic(cfg.critic, dx, dy, cfg.hidden, cfg.activation, cfg.embed_dim, zero_init=use_baseline)
         if not use_baseline:
             return net
-        return ResidualCritic(GaussianCritic.from_data(x_train, y_train, covariance=cfg.baseline_shrinkage), net)
+        return ResidualCritic(gaussian_baseline(x_train, y_train, cfg.baseline_shrinkage), net)
 
     def _batch_size(self, n_train: int) -> int:
         b = self.config.batch_size
