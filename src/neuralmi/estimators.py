@@ -109,10 +109,12 @@ class EstimatorConfig:
         gaussian_baseline: add the closed-form Gaussian critic (fitted on the training part)
             under the network, which then learns a residual from zero. Ignored for MI-NEE and
             custom critics.
-        baseline_shrinkage: how the Gaussian critic's correlation matrix is shrunk towards the
-            identity: ``"cv"`` (the weight whose critic reads highest on held-out parts of the
-            training rows; the default), ``"oas"``, a weight in [0, 1], or ``None`` (the sample
-            correlations, which overfit in high dimension at small n).
+        baseline_shrinkage: how the Gaussian critic's correlation matrix is regularised:
+            ``"cv"`` (the default: the shrinkage weight, correlation threshold and rank, and
+            plain or magnitude features, whose critic reads highest on held-out parts of the
+            training rows; see :func:`~neuralmi.critics.gaussian_baseline`), ``"oas"``, a weight
+            in [0, 1] of the identity, or ``None`` (the sample correlations, which overfit in
+            high dimension at small n); the last three use the plain features.
         marginal: ``"shuffle"`` or ``"pairs"`` (see :class:`~neuralmi.MutualInformation`).
         transform: per-column input transform, one of :data:`~neuralmi.preprocessing.TRANSFORMS`.
         test_size: share of the samples held out for evaluation (never trained on). Ignored
