@@ -76,6 +76,30 @@ def test_stacked_scores_equal_each_critics_own(baseline: bool) -> None:
     torch.testing.assert_close(stack(torch.cat([x, y], -1))[1], mods[1].critic(x[1], y[1]), rtol=1e-5, atol=1e-5)
 
 
+class _FixedBase(torch.nn.Module):
+    """A baseline without parameters that is not a GaussianCritic: scored one by one by the stack."""
+
+    def __init__(self, scale: float) -> None:
+        super().__init__()
+        self.register_buffer("scale", torch.tensor(scale))
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return self.scale * (x[:, :1] * y[:, :1]).sum(-1) + x.sum(-1) ** 2
+
+
+def test_other_fixed_baselines_are_stacked_and_scored_one_by_one() -> None:
+    from neuralmi.critics import ConcatCritic, ResidualCritic
+
+    torch.manual_seed(0)
+    critics = [ResidualCritic(_FixedBase(0.5 * k), ConcatCritic(3, 2, (8,))) for k in range(3)]
+    stack = ensemble.StackedConcat.from_critics(critics)
+    assert stack is not None and not stack.has_baseline
+    z = torch.randn(3, 20, 5)
+    scores = stack(z)
+    for k, c in enumerate(critics):
+        torch.testing.assert_close(scores[k], c(z[k, :, :3], z[k, :, 3:]), rtol=1e-5, atol=1e-5)
+
+
 def test_other_critics_are_not_stacked() -> None:
     sep = [MutualInformation(2, 2, critic="separable") for _ in range(3)]
     assert ensemble.StackedConcat.from_critics([m.critic for m in sep]) is None

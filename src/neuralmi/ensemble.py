@@ -59,13 +59,14 @@ STACKED_METHODS = ("mine", "dv", "nwj", "js", "smile")
 
 class StackedConcat(nn.Module):
     """K concat critics (:class:`~neuralmi.critics.ConcatCritic`), each optionally on a fixed
-    Gaussian baseline (:class:`~neuralmi.critics.ResidualCritic` over a
-    :class:`~neuralmi.critics.GaussianCritic`), as one module with stacked weights.
+    baseline (:class:`~neuralmi.critics.ResidualCritic` over a critic without parameters), as
+    one module with stacked weights.
 
     ``forward(z)`` takes ``z`` of shape ``(K, B, dim_x + dim_y)`` (critic ``k``'s rows
     ``[x; y]`` in ``z[k]``) and returns the ``(K, B)`` scores ``T_k(x_{k,b}, y_{k,b})``. Layer
-    ``l``'s weights are one ``(K, in, out)`` parameter, its biases ``(K, 1, out)``; the
-    baselines' quadratic forms are ``(K, d, d)`` buffers (never trained, as in the estimator).
+    ``l``'s weights are one ``(K, in, out)`` parameter, its biases ``(K, 1, out)``. Plain
+    :class:`~neuralmi.critics.GaussianCritic` baselines are stacked too, their quadratic forms
+    ``(K, d, d)`` buffers; other fixed baselines are scored one by one, without gradients.
 
     Build it with :meth:`from_critics` (copies the critics' weights), train it, and write critic
     ``k``'s weights back into its module with :meth:`write_back`.
@@ -77,12 +78,18 @@ class StackedConcat(nn.Module):
         biases: Sequence[Tensor],
         activation: nn.Module | None,
         baseline: tuple[Tensor, Tensor, Tensor] | None = None,
+        bases: Sequence[nn.Module] | None = None,
+        dim_x: int = 0,
     ) -> None:
         super().__init__()
         self.weights = nn.ParameterList([nn.Parameter(w) for w in weights])
         self.biases = nn.ParameterList([nn.Parameter(b) for b in biases])
         self.activation = activation
         self.has_baseline = baseline is not None
+        # fixed baselines of another kind (e.g. MagnitudeGaussianCritic): scored one by one,
+        # without gradients (they have no parameters); not registered, so never copied or moved
+        self._bases = list(bases) if bases is not None else None
+        self.dim_x = int(dim_x)
         if baseline is not None:
             quad, mean, const = baseline
             self.register_buffer("quad", quad)  # (K, d, d)
@@ -90,12 +97,11 @@ class StackedConcat(nn.Module):
             self.register_buffer("const", const)  # (K, 1)
 
     @staticmethod
-    def _parts(critic: nn.Module) -> tuple[ConcatCritic, GaussianCritic | None] | None:
+    def _parts(critic: nn.Module) -> tuple[ConcatCritic, nn.Module | None] | None:
         if type(critic) is ConcatCritic:
             return critic, None
         if (
             type(critic) is ResidualCritic
-            and type(critic.base) is GaussianCritic
             and type(critic.residual) is ConcatCritic
             and not any(True for _ in critic.base.parameters())  # a trained baseline: not stacked
         ):
@@ -117,7 +123,8 @@ class StackedConcat(nn.Module):
     @classmethod
     def from_critics(cls, critics: Sequence[nn.Module]) -> "StackedConcat | None":
         """The K ``critics`` stacked (their current weights copied), or ``None`` when they are
-        not all concat critics of one architecture (alone, or each on a fixed Gaussian baseline)."""
+        not all concat critics of one architecture (alone, or each on a baseline without
+        parameters), or when the stack does not score a few random rows as they do."""
         parts = [cls._parts(c) for c in critics]
         if not critics or any(p is None for p in parts):
             return None
@@ -133,18 +140,20 @@ class StackedConcat(nn.Module):
         with torch.no_grad():
             weights = [torch.stack([ls[i].weight.T for ls in linears]).clone() for i in range(len(linears[0]))]
             biases = [torch.stack([ls[i].bias[None, :] for ls in linears]).clone() for i in range(len(linears[0]))]
-            baseline = None
-            if with_base == {True}:
-                bases = [p[1] for p in parts]  # type: ignore[index]
-                quad = torch.stack([_quadratic(b) for b in bases])
-                mean = torch.stack([b.mean[None, :] for b in bases]).to(quad.dtype)
-                const = torch.stack([b.const.reshape(1) for b in bases]).to(quad.dtype)
+            baseline, others = None, None
+            bases = [p[1] for p in parts]  # type: ignore[index]
+            if with_base == {True} and all(type(b) is GaussianCritic for b in bases):
+                quad = torch.stack([_quadratic(b) for b in bases])  # type: ignore[arg-type]
+                mean = torch.stack([b.mean[None, :] for b in bases]).to(quad.dtype)  # type: ignore[union-attr]
+                const = torch.stack([b.const.reshape(1) for b in bases]).to(quad.dtype)  # type: ignore[union-attr]
                 baseline = (quad, mean, const)
+            elif with_base == {True}:
+                others = bases
         act = layers[0][1]  # type: ignore[index]
-        stack = cls(weights, biases, copy.deepcopy(act) if act is not None else None, baseline)
+        dx = parts[0][0].dim_x  # type: ignore[index]
+        stack = cls(weights, biases, copy.deepcopy(act) if act is not None else None, baseline, others, dx)  # type: ignore[arg-type]
         # a guard against critics whose forward is not what is stacked here (a subclass, a
         # changed baseline): the stack must score a few rows exactly as each critic does
-        dx = parts[0][0].dim_x  # type: ignore[index]
         z = torch.randn(len(critics), 8, weights[0].shape[1], generator=torch.Generator().manual_seed(0))
         z = z.to(weights[0].device, weights[0].dtype)
         with torch.no_grad():
@@ -165,6 +174,10 @@ class StackedConcat(nn.Module):
         if self.has_baseline:
             zc = z - self.mean
             out = out + (torch.bmm(zc, self.quad) * zc).sum(-1) + self.const
+        elif self._bases is not None:
+            with torch.no_grad():
+                base = torch.stack([b(z[k, :, : self.dim_x], z[k, :, self.dim_x :]) for k, b in enumerate(self._bases)])
+            out = out + base
         return out
 
     @torch.no_grad()
