@@ -384,3 +384,22 @@ def test_baseline_sees_dependence_in_magnitudes_only_where_the_data_show_it() ->
     g = neuralmi.tasks.get("multinormal-dense-5-5-0.5")
     x, y = g.sample(1500, seed=0)
     assert type(gaussian_baseline(fit_transform(x, "rank")(x), fit_transform(y, "rank")(y))) is GaussianCritic
+
+
+def test_a_thresholded_correlation_matrix_is_kept_positive_definite() -> None:
+    from neuralmi.nonparametric import THRESHOLD_MIN_EIG, shrunk_cca
+
+    # a positive definite correlation matrix that zeroing its one entry below 0.3 makes indefinite
+    r = np.array(
+        [[1.0, -0.69, -0.81, -0.97], [-0.69, 1.0, 0.22, 0.76], [-0.81, 0.22, 1.0, 0.76], [-0.97, 0.76, 0.76, 1.0]]
+    )
+    assert np.linalg.eigvalsh(r)[0] > 0
+    r_thr = np.where(np.abs(r) < 0.3, 0.0, r)
+    assert np.linalg.eigvalsh(r_thr)[0] < -0.05
+    fit = shrunk_cca(np.zeros(4), np.ones(4), r, 2, 0.0, threshold=0.3)
+    assert np.all(fit.rho < 1.0 - 1e-3) and np.all(np.isfinite(fit.white_x))
+    # the least shrinkage that lifts the smallest eigenvalue to the floor was used
+    lam = np.linalg.eigvalsh(r_thr)[0]
+    a = (THRESHOLD_MIN_EIG - lam) / (1 - lam)
+    ref = shrunk_cca(np.zeros(4), np.ones(4), r_thr, 2, a)
+    np.testing.assert_allclose(fit.rho, ref.rho)

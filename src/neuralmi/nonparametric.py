@@ -668,6 +668,10 @@ def joint_correlation(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndar
     return mean, sd, r
 
 
+#: smallest eigenvalue :func:`shrunk_cca` lets a thresholded correlation matrix have
+THRESHOLD_MIN_EIG = 0.01
+
+
 def shrunk_cca(
     mean: np.ndarray,
     sd: np.ndarray,
@@ -685,9 +689,17 @@ def shrunk_cca(
     many small sample correlations are noise (about ``1/sqrt(n)`` each) that adds up to a
     spurious dependence in high dimension, while shrinkage would also shrink the real ones.
     ``rank``: keep only the largest ``rank`` canonical correlations (the others set to 0): a
-    low-rank fit, for dependence carried by few directions."""
+    low-rank fit, for dependence carried by few directions.
+
+    A thresholded correlation matrix need not be positive definite; when its smallest eigenvalue
+    is below :data:`THRESHOLD_MIN_EIG`, the shrinkage weight is raised to the least that lifts
+    it there (an indefinite matrix would give canonical correlations of 1 and an exploding
+    critic)."""
     if threshold > 0.0:
         r = np.where((np.abs(r) < threshold) & ~np.eye(r.shape[0], dtype=bool), 0.0, r)
+        lam = float(np.linalg.eigvalsh(r)[0])
+        if lam < THRESHOLD_MIN_EIG:
+            shrinkage = max(shrinkage, (THRESHOLD_MIN_EIG - lam) / (1.0 - lam))
     r_s = (1.0 - shrinkage) * r + shrinkage * np.eye(r.shape[0])
 
     def inv_sqrt(block: np.ndarray) -> np.ndarray:
