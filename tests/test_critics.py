@@ -403,3 +403,15 @@ def test_a_thresholded_correlation_matrix_is_kept_positive_definite() -> None:
     a = (THRESHOLD_MIN_EIG - lam) / (1 - lam)
     ref = shrunk_cca(np.zeros(4), np.ones(4), r_thr, 2, a)
     np.testing.assert_allclose(fit.rho, ref.rho)
+
+
+def test_magnitude_features_must_win_on_every_held_out_part() -> None:
+    import neuralmi
+
+    # 25 + 25 dense Gaussian dimensions at n = 1,000 (seed 1): the best of the magnitude
+    # candidates read 0.04 nats higher on average by chance, and when that alone sufficed the
+    # Gaussian critic estimate fell to 0.53 for a truth of 1.29
+    t = neuralmi.tasks.get("multinormal-dense-25-25-0.5")
+    x, y = t.sample(1000, seed=1)
+    res = neuralmi.estimate(x, y, critic="gaussian", seed=1, progress=False)
+    assert abs(res.mi - t.mi) < 0.15

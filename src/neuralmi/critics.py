@@ -354,8 +354,13 @@ class BaselineChoice:
     shrinkage: float = 0.0
     threshold: float = 0.0
     rank: int | None = None
-    #: the chosen critic's DV bound on the held-out parts (mean over parts, nats)
-    score: float = 0.0
+    #: the chosen critic's DV bound on each held-out part (nats)
+    part_scores: tuple[float, ...] = ()
+
+    @property
+    def score(self) -> float:
+        """The chosen critic's DV bound, averaged over the held-out parts (nats)."""
+        return float(np.mean(self.part_scores)) if self.part_scores else 0.0
 
 
 def select_baseline(
@@ -406,7 +411,7 @@ def select_baseline(
     ranks = [k for k in RANK_GRID if k < pairs] if rank else []
     grid = [(a, c) for c in thresholds for a in SHRINKAGE_GRID]
     parts = np.array_split(rng.permutation(n), folds)
-    scores = np.zeros((len(grid), len(ranks) + 1))  # last column: all canonical pairs
+    scores = np.zeros((folds, len(grid), len(ranks) + 1))  # last column: all canonical pairs
     cut = np.array([*ranks, pairs]) - 1  # index of the last pair kept by each rank
     off = ~np.eye(dx + dy, dtype=bool)
     for k, test in enumerate(parts):
@@ -432,11 +437,14 @@ def select_baseline(
                 marg = np.cumsum(base - 0.5 * coef * (um**2 + vm**2) + cross * um * vm, axis=1)[:, cut]
                 top = marg.max(axis=0)
                 done[key] = joint - (top + np.log(np.mean(np.exp(marg - top), axis=0)))
-            scores[g] += done[key]
-    g, j = np.unravel_index(int(np.argmax(scores)), scores.shape)
+            scores[k, g] = done[key]
+    g, j = np.unravel_index(int(np.argmax(scores.sum(axis=0))), scores.shape[1:])
     a, c = grid[g]
     return BaselineChoice(
-        float(a), float(c * threshold_unit(n, dx, dy)), ranks[j] if j < len(ranks) else None, float(scores[g, j]) / folds
+        float(a),
+        float(c * threshold_unit(n, dx, dy)),
+        ranks[j] if j < len(ranks) else None,
+        tuple(float(v) for v in scores[:, g, j]),
     )
 
 
@@ -517,9 +525,12 @@ def gaussian_baseline(
     With ``covariance="cv"`` both the plain :class:`GaussianCritic` and the
     :class:`MagnitudeGaussianCritic` are tuned by :func:`select_baseline` on held-out parts of the
     rows (the same parts for both), and the one whose held-out DV bound is higher is returned:
-    the magnitude features win only where they read :data:`MAGNITUDE_MARGIN` nats higher (where
-    the data show dependence in magnitudes; a tie, as when thresholding zeroes every magnitude
-    correlation, keeps the plain critic). Otherwise the
+    the magnitude features win only where they read :data:`MAGNITUDE_MARGIN` nats higher on
+    average *and* higher on every held-out part (where the data show dependence in magnitudes;
+    a tie, as when thresholding zeroes every magnitude correlation, keeps the plain critic).
+    Their candidates have twice the columns, so the best of them reads high by chance more
+    often: on 25 + 25 dense Gaussian dimensions at n = 1,000 (seed 1) a margin alone let them
+    win by 0.04 nats on average, and the estimate fell from 1.20 to 0.53 (truth 1.29). Otherwise the
     plain critic with that ``covariance`` (see :meth:`GaussianCritic.from_data`).
     """
     if covariance != "cv":
@@ -528,7 +539,8 @@ def gaussian_baseline(
     y = np.asarray(y.detach().cpu() if isinstance(y, Tensor) else y, dtype=np.float64)
     plain = select_baseline(x, y)
     magnitude = select_baseline(_magnitude_features_np(x), _magnitude_features_np(y))
-    use = magnitude.score > plain.score + MAGNITUDE_MARGIN
+    gain = np.subtract(magnitude.part_scores, plain.part_scores)
+    use = gain.size > 0 and gain.mean() > MAGNITUDE_MARGIN and gain.min() > 0.0
     choice, cls = (magnitude, MagnitudeGaussianCritic) if use else (plain, GaussianCritic)
     return cls.from_data(x, y, covariance=choice)
 
