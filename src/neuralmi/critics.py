@@ -396,7 +396,7 @@ def select_baseline(
     ``-1/2 log(1 - r_j^2) - (r_j^2 u_j^2 - 2 r_j u_j v_j + r_j^2 v_j^2) / (2 (1 - r_j^2))``: every
     rank costs one cumulative sum over the pairs.
     """
-    from .nonparametric import joint_correlation, shrunk_cca
+    from .nonparametric import joint_correlation, shrunk_cca_path
 
     n, dx = x.shape
     dy = y.shape[1]
@@ -421,11 +421,15 @@ def select_baseline(
         xt, yt = x[test], y[test]
         m = len(test)
         perm = np.concatenate([rng.permutation(m) for _ in range(shifts)])  # all shuffles at once
-        done: dict[tuple[float, bytes], np.ndarray] = {}  # thresholds that zero the same entries
-        for g, (a, c) in enumerate(grid):
-            key = (a, (np.abs(stats[2]) < c * unit)[off].tobytes())
-            if key not in done:
-                fit = shrunk_cca(*stats, dx, a, c * unit)
+        done: dict[bytes, int] = {}  # thresholds that zero the same entries: scored once
+        for i, c in enumerate(thresholds):
+            key = (np.abs(stats[2]) < c * unit)[off].tobytes()
+            rows = slice(i * len(SHRINKAGE_GRID), (i + 1) * len(SHRINKAGE_GRID))
+            if key in done:
+                scores[k, rows] = scores[k, done[key]]
+                continue
+            done[key] = rows
+            for g, fit in enumerate(shrunk_cca_path(*stats, dx, SHRINKAGE_GRID, c * unit), start=rows.start):
                 r = np.minimum(fit.rho, 1.0 - 1e-6)
                 u = (xt - fit.mean_x) @ (fit.white_x @ fit.u)  # (m, pairs) canonical coordinates
                 v = (yt - fit.mean_y) @ (fit.white_y @ fit.vt.T)
@@ -436,8 +440,7 @@ def select_baseline(
                 um, vm = np.tile(u, (shifts, 1)), v[perm]
                 marg = np.cumsum(base - 0.5 * coef * (um**2 + vm**2) + cross * um * vm, axis=1)[:, cut]
                 top = marg.max(axis=0)
-                done[key] = joint - (top + np.log(np.mean(np.exp(marg - top), axis=0)))
-            scores[k, g] = done[key]
+                scores[k, g] = joint - (top + np.log(np.mean(np.exp(marg - top), axis=0)))
     g, j = np.unravel_index(int(np.argmax(scores.sum(axis=0))), scores.shape[1:])
     a, c = grid[g]
     return BaselineChoice(

@@ -39,7 +39,8 @@ import math
 import os
 import sys
 import warnings
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 import numpy as np
@@ -695,23 +696,40 @@ def shrunk_cca(
     is below :data:`THRESHOLD_MIN_EIG`, the shrinkage weight is raised to the least that lifts
     it there (an indefinite matrix would give canonical correlations of 1 and an exploding
     critic)."""
+    fit = shrunk_cca_path(mean, sd, r, dx, (shrinkage,), threshold)[0]
+    if rank is not None:
+        fit = replace(fit, rho=np.where(np.arange(fit.rho.shape[0]) < rank, fit.rho, 0.0))
+    return fit
+
+
+def shrunk_cca_path(
+    mean: np.ndarray, sd: np.ndarray, r: np.ndarray, dx: int, shrinkages: Sequence[float], threshold: float = 0.0
+) -> list[CCAFit]:
+    """:func:`shrunk_cca` for several shrinkage weights at once (no rank cut), one eigen
+    decomposition per block for all of them: the blocks of ``(1 - a) R + a I`` have the
+    eigenvectors of ``R``'s blocks and eigenvalues ``(1 - a) λ + a``."""
     if threshold > 0.0:
         r = np.where((np.abs(r) < threshold) & ~np.eye(r.shape[0], dtype=bool), 0.0, r)
         lam = float(np.linalg.eigvalsh(r)[0])
-        if lam < THRESHOLD_MIN_EIG:
-            shrinkage = max(shrinkage, (THRESHOLD_MIN_EIG - lam) / (1.0 - lam))
-    r_s = (1.0 - shrinkage) * r + shrinkage * np.eye(r.shape[0])
+        floor = (THRESHOLD_MIN_EIG - lam) / (1.0 - lam) if lam < THRESHOLD_MIN_EIG else 0.0
+    else:
+        floor = 0.0
+    lam_x, vec_x = np.linalg.eigh(r[:dx, :dx])
+    lam_y, vec_y = np.linalg.eigh(r[dx:, dx:])
+    cross = vec_x.T @ r[:dx, dx:] @ vec_y  # the cross block in the blocks' eigenbases
 
-    def inv_sqrt(block: np.ndarray) -> np.ndarray:
-        lam, vec = np.linalg.eigh(block)
-        lam = np.maximum(lam, 1e-12 * max(1.0, float(lam.max())))
-        return vec / np.sqrt(lam)  # P with P^T block P = I
+    def inv_sqrt(lam: np.ndarray, a: float) -> np.ndarray:  # diag of P^T block(a) P = I
+        lam = (1.0 - a) * lam + a
+        return 1.0 / np.sqrt(np.maximum(lam, 1e-12 * max(1.0, float(lam.max()))))
 
-    wx, wy = inv_sqrt(r_s[:dx, :dx]), inv_sqrt(r_s[dx:, dx:])
-    u, rho, vt = np.linalg.svd(wx.T @ r_s[:dx, dx:] @ wy, full_matrices=False)
-    if rank is not None:
-        rho = np.where(np.arange(rho.shape[0]) < rank, rho, 0.0)
-    return CCAFit(mean[:dx], mean[dx:], wx / sd[:dx, None], wy / sd[dx:, None], rho, u, vt)
+    fits = []
+    for a in shrinkages:
+        a = max(float(a), floor)
+        sx, sy = inv_sqrt(lam_x, a), inv_sqrt(lam_y, a)
+        u, rho, vt = np.linalg.svd((1.0 - a) * (sx[:, None] * cross * sy[None, :]), full_matrices=False)
+        wx, wy = vec_x * sx, vec_y * sy
+        fits.append(CCAFit(mean[:dx], mean[dx:], wx / sd[:dx, None], wy / sd[dx:, None], rho, u, vt))
+    return fits
 
 
 def fit_cca(
