@@ -415,3 +415,15 @@ def test_magnitude_features_must_win_on_every_held_out_part() -> None:
     x, y = t.sample(1000, seed=1)
     res = neuralmi.estimate(x, y, critic="gaussian", seed=1, progress=False)
     assert abs(res.mi - t.mi) < 0.15
+
+
+def test_magnitude_features_are_left_to_the_network_on_many_rows() -> None:
+    import neuralmi
+    from neuralmi.critics import MAGNITUDE_MAX_ROWS, MagnitudeGaussianCritic, gaussian_baseline
+    from neuralmi.preprocessing import fit_transform
+
+    t = neuralmi.tasks.get("student-identity-5-5-2")
+    x, y = t.sample(MAGNITUDE_MAX_ROWS + 1000, seed=0)
+    gx, gy = fit_transform(x, "rank")(x), fit_transform(y, "rank")(y)
+    assert type(gaussian_baseline(gx, gy)) is GaussianCritic
+    assert type(gaussian_baseline(gx[:1500], gy[:1500])) is MagnitudeGaussianCritic
