@@ -42,7 +42,7 @@ from torch import Tensor, nn
 
 from .critics import ConcatCritic, GaussianCritic, ResidualCritic
 from .objectives import Evaluation, MutualInformation
-from .training import Adam, TrainConfig, _parts, _part_state, _show_progress
+from .training import Adam, TrainConfig, _part_state, _parts, _show_progress, optimizer_step
 
 __all__ = [
     "STACKED_METHODS",
@@ -513,12 +513,7 @@ def train_crossfit(
                 xs, ys = train_sets[k]
                 loss_k, value_k = m.critic_loss(xs[ik], ys[ik], with_value=True)
                 params, opt_k = opts[k]
-                if opt_k is not None:
-                    opt_k.zero_grad(set_to_none=True)
-                    loss_k.backward()
-                    if config.grad_clip is not None:
-                        nn.utils.clip_grad_norm_(params, config.grad_clip)
-                    opt_k.step()
+                optimizer_step(opt_k, loss_k, params, config.grad_clip)
                 running[k] += loss_k.detach().to(running.dtype) * 0 + value_k.to(running.dtype)
         step += 1
         count += 1

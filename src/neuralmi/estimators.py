@@ -713,14 +713,7 @@ class NeuralEstimator(SklearnTagsMixin):
                     f"0 is reported: {why}",
                 )
             )
-        self.module_ = module
-        self.critic_ = module.critic
-        self.batch_size_ = batch
-        self.device_ = device
-        self.mi_ = max(0.0, value)
-        self.stderr_ = stderr
-        config = asdict(cfg)
-        config.update(batch_size=batch, steps=steps, steps_taken=steps_taken, device=str(device))
+        config = self._set_fitted(module, batch, device, value, stderr, steps, steps_taken)
         config["selected_steps"] = best_steps
         config["stop_steps"] = stop_steps
         config["fold_values"] = [e.value for e in evals]
@@ -841,16 +834,9 @@ class NeuralEstimator(SklearnTagsMixin):
         # the fitted critic (read, score): fold 0's, with its own transforms
         self.modules_ = modules
         self.transforms_ = transforms
-        self.module_ = modules[0]
-        self.module_.load_state_dict(states[0])
-        self.critic_ = self.module_.critic
+        modules[0].load_state_dict(states[0])
         self.transform_x_, self.transform_y_ = transforms[0]
-        self.batch_size_ = batch
-        self.device_ = device
-        self.mi_ = max(0.0, value)
-        self.stderr_ = stderr
-        config = asdict(cfg)
-        config.update(batch_size=batch, steps=steps, steps_taken=steps_taken, device=str(device))
+        config = self._set_fitted(modules[0], batch, device, value, stderr, steps, steps_taken)
         config.update(
             selected_steps=best_steps,
             stop_steps=stop_steps,
@@ -866,6 +852,28 @@ class NeuralEstimator(SklearnTagsMixin):
             found, names, config, t0, mi=self.mi_, stderr=stderr, history=history,
             n_train=int(round(n_train)), n_test=n, certified=value <= math.log(n) - 1.0,
         )
+
+    def _set_fitted(
+        self,
+        module: MutualInformation,
+        batch: int,
+        device: torch.device,
+        value: float,
+        stderr: float,
+        steps: int,
+        steps_taken: int,
+    ) -> dict[str, Any]:
+        """Set the fitted attributes every neural fit shares; returns the start of the result's
+        ``config`` (the settings, with the batch size, steps and device actually used)."""
+        self.module_ = module
+        self.critic_ = module.critic
+        self.batch_size_ = batch
+        self.device_ = device
+        self.mi_ = max(0.0, value)
+        self.stderr_ = stderr
+        config = asdict(self.config)
+        config.update(batch_size=batch, steps=steps, steps_taken=steps_taken, device=str(device))
+        return config
 
     def _set_result(
         self,

@@ -197,6 +197,18 @@ def _part_state(state: dict[str, Tensor], prefix: str) -> dict[str, Tensor]:
     return {k: v.detach().clone() for k, v in state.items() if k.startswith(prefix)}
 
 
+def optimizer_step(opt: "Adam | None", loss: Tensor, params: list[Tensor], grad_clip: float | None) -> None:
+    """One optimisation step on ``loss`` (nothing when ``opt`` is ``None``: no trainable
+    parameters), the gradient norm clipped at ``grad_clip`` when given."""
+    if opt is None:
+        return
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    if grad_clip is not None:
+        nn.utils.clip_grad_norm_(params, grad_clip)
+    opt.step()
+
+
 def train(
     module: Objective,
     x_train: Tensor,
@@ -282,12 +294,7 @@ def train(
     while step < config.max_steps:
         idx = torch.randint(0, n, (batch,), generator=gen).to(device, non_blocking=True)
         loss, value = module.critic_loss(x_train[idx], y_train[idx], with_value=True)
-        if opt is not None:
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            if config.grad_clip is not None:
-                nn.utils.clip_grad_norm_(params, config.grad_clip)
-            opt.step()
+        optimizer_step(opt, loss, params, config.grad_clip)
         step += 1
         running += loss.detach() * 0 + value.detach()  # NaN/inf in the loss reach the sum too
         count += 1
