@@ -51,7 +51,17 @@ from . import bounds
 from . import exceptions as W
 from ._sklearn import SklearnTagsMixin
 from ._validation import as_samples, check_choice, check_pair, check_positive_int, column_names, drop_constant
-from .estimators import EVAL_PAIRS, MIN_SAMPLES, SELECT_MAX, NeuralEstimator, _duplicate_groups, _readout_seed, _split, estimate
+from .estimators import (
+    MIN_SAMPLES,
+    SELECT_MAX,
+    NeuralEstimator,
+    _duplicate_groups,
+    _split,
+    estimate,
+    read_folds,
+    train_config,
+    train_steps,
+)
 from .objectives import Evaluation, MutualInformation
 from .preprocessing import fit_transform
 from .result import MIResult
@@ -320,25 +330,17 @@ def cross_fit(
     Returns:
         ``{"evals": [Evaluation per fold], "steps": steps taken, "history": ..., "diverged": bool}``.
     """
-    steps = cfg.steps if cfg.epochs is None else max(1, math.ceil(cfg.epochs * train_set[0].shape[0] / batch))
+    steps = train_steps(cfg, train_set[0].shape[0], batch)
     trainable = any(p.requires_grad for p in module.parameters())
     if trainable:
-        tcfg = TrainConfig(
-            batch_size=batch, lr=cfg.lr, max_steps=steps, eval_every=min(cfg.eval_every, steps), patience=cfg.patience,
-            weight_decay=cfg.weight_decay, seed=cfg.seed, progress=cfg.progress,
-        )
+        tcfg = train_config(cfg, batch, steps, steps)
         select = [(af[:SELECT_MAX], bf[:SELECT_MAX]) for af, bf in folds]
         run = train(module, train_set[0], train_set[1], select, tcfg)
         states, steps_taken, history, diverged = run.best_states, run.steps, run.history, run.diverged
     else:
         state = {k: v.clone() for k, v in module.state_dict().items()}
         states, steps_taken, history, diverged = [state, state], 0, {}, False
-    evals = []
-    for k, (af, bf) in enumerate(folds):
-        module.load_state_dict(states[1 - k])
-        module.eval()
-        shifts = max(4, min(cfg.eval_shifts, EVAL_PAIRS // max(1, af.shape[0])))
-        evals.append(module.evaluate(af, bf, n_shifts=shifts, batch_size=batch, seed=_readout_seed(cfg.seed, k)))
+    evals = read_folds([(module, states[1 - k], af, bf) for k, (af, bf) in enumerate(folds)], cfg, batch)
     history = {k: v for k, v in history.items() if k in ("step", "train", "heldout")}
     return {"evals": evals, "steps": steps_taken, "history": history, "diverged": diverged}
 

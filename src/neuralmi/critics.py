@@ -218,6 +218,11 @@ class BilinearCritic(nn.Module):
         return self.f(x) @ self.weight @ self.g(y).T + self.bias
 
 
+def _float64(a: np.ndarray | Tensor) -> np.ndarray:
+    """``a`` as a float64 NumPy array (a tensor is detached and copied to the CPU first)."""
+    return np.asarray(a.detach().cpu() if isinstance(a, Tensor) else a, dtype=np.float64)
+
+
 class GaussianCritic(nn.Module):
     r"""The log density ratio of a joint Gaussian, a quadratic form in ``z = [x; y]``.
 
@@ -272,8 +277,7 @@ class GaussianCritic(nn.Module):
         shrinkage weight, correlation threshold and rank that maximise the critic's DV bound on
         held-out parts of ``x``, ``y`` (:func:`select_baseline`); or a :class:`BaselineChoice`.
         """
-        x = np.asarray(x.detach().cpu() if isinstance(x, Tensor) else x, dtype=np.float64)
-        y = np.asarray(y.detach().cpu() if isinstance(y, Tensor) else y, dtype=np.float64)
+        x, y = _float64(x), _float64(y)
         dx, dy = x.shape[1], y.shape[1]
         if not 0.0 <= shrinkage < 1.0:
             raise ValueError(f"shrinkage must be in [0, 1); got {shrinkage}")
@@ -317,9 +321,14 @@ class GaussianCritic(nn.Module):
         # one quadratic form of z = [x, y] - mean: z^T M z with M = [[A, C/2], [C^T/2, B]] (the
         # same value as qx + qy + x^T C y, in half the tensor operations: this runs every step)
         z = torch.cat([x, y], dim=-1) - self.mean
-        half = 0.5 * self.C
-        m = torch.cat([torch.cat([self.A, half], dim=1), torch.cat([half.T, self.B], dim=1)], dim=0)
+        m = self.quadratic()
         return ((z @ m) * z).sum(-1) + self.const
+
+    def quadratic(self) -> Tensor:
+        """The ``(d, d)`` matrix ``M = [[A, C/2], [C^T/2, B]]`` of the quadratic form, ``d = dim_x +
+        dim_y``: the critic is ``z^T M z + const`` with ``z = [x, y] - mean``."""
+        half = 0.5 * self.C
+        return torch.cat([torch.cat([self.A, half], dim=1), torch.cat([half.T, self.B], dim=1)], dim=0)
 
     def pair_scores(self, x: Tensor, y: Tensor) -> Tensor:
         xc, yc, qx, qy = self._parts(x, y)
@@ -511,8 +520,7 @@ class MagnitudeGaussianCritic(GaussianCritic):
     @classmethod
     def from_data(cls, x: np.ndarray | Tensor, y: np.ndarray | Tensor, **kwargs: Any) -> "MagnitudeGaussianCritic":
         """Fit on ``φ(x)``, ``φ(y)`` (see :meth:`GaussianCritic.from_data` for ``kwargs``)."""
-        x = np.asarray(x.detach().cpu() if isinstance(x, Tensor) else x, dtype=np.float64)
-        y = np.asarray(y.detach().cpu() if isinstance(y, Tensor) else y, dtype=np.float64)
+        x, y = _float64(x), _float64(y)
         plain = GaussianCritic.from_data(_magnitude_features_np(x), _magnitude_features_np(y), **kwargs)
         critic = cls(x.shape[1], y.shape[1], trainable=kwargs.get("trainable", False))
         critic.load_state_dict(plain.state_dict())
@@ -544,8 +552,7 @@ def gaussian_baseline(
     """
     if covariance != "cv":
         return GaussianCritic.from_data(x, y, covariance=covariance)
-    x = np.asarray(x.detach().cpu() if isinstance(x, Tensor) else x, dtype=np.float64)
-    y = np.asarray(y.detach().cpu() if isinstance(y, Tensor) else y, dtype=np.float64)
+    x, y = _float64(x), _float64(y)
     plain = select_baseline(x, y)
     if x.shape[0] > MAGNITUDE_MAX_ROWS:
         return GaussianCritic.from_data(x, y, covariance=plain)

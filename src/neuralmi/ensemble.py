@@ -143,7 +143,7 @@ class StackedConcat(nn.Module):
             baseline, others = None, None
             bases = [p[1] for p in parts]  # type: ignore[index]
             if with_base == {True} and all(type(b) is GaussianCritic for b in bases):
-                quad = torch.stack([_quadratic(b) for b in bases])  # type: ignore[arg-type]
+                quad = torch.stack([b.quadratic() for b in bases])  # type: ignore[arg-type]
                 mean = torch.stack([b.mean[None, :] for b in bases]).to(quad.dtype)  # type: ignore[union-attr]
                 const = torch.stack([b.const.reshape(1) for b in bases]).to(quad.dtype)  # type: ignore[union-attr]
                 baseline = (quad, mean, const)
@@ -189,12 +189,6 @@ class StackedConcat(nn.Module):
         for lin, w, b in zip(linears, self.weights, self.biases):
             lin.weight.copy_(w[k].T)
             lin.bias.copy_(b[k, 0])
-
-
-def _quadratic(base: GaussianCritic) -> Tensor:
-    """The ``(d, d)`` matrix ``M = [[A, C/2], [C^T/2, B]]`` of a Gaussian critic's quadratic form."""
-    half = 0.5 * base.C
-    return torch.cat([torch.cat([base.A, half], dim=1), torch.cat([half.T, base.B], dim=1)], dim=0)
 
 
 def stacked_objective(

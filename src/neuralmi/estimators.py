@@ -285,6 +285,60 @@ def _readout_seed(seed: int, fold: int) -> int:
     return seed + 104_729 * (fold + 1)
 
 
+def _shuffled_rows(n: int, seed: int, groups: np.ndarray | None) -> np.ndarray:
+    """``range(n)`` in random order; with ``groups`` (a group id per row), the rows of a group
+    stay together and the groups come in random order."""
+    if groups is None:
+        return np.random.default_rng(seed).permutation(n)
+    order = np.random.default_rng(seed).permutation(int(groups.max()) + 1)
+    return np.argsort(order[groups], kind="stable")
+
+
+def _cut(perm: np.ndarray, cuts: list[int], groups: np.ndarray | None) -> list[np.ndarray]:
+    """``perm`` split at positions ``cuts``; with ``groups``, each cut moved forward to the first
+    row of a group, so that no group has rows in two parts."""
+    if groups is not None:
+        g = groups[perm]
+        starts = np.r_[np.flatnonzero(np.r_[True, g[1:] != g[:-1]]), len(perm)]
+        cuts = [int(starts[np.searchsorted(starts, c)]) for c in cuts]
+    return np.split(perm, cuts)
+
+
+def train_steps(cfg: EstimatorConfig, n_train: float, batch: int) -> int:
+    """Optimisation steps: ``cfg.steps``, or ``cfg.epochs`` passes over ``n_train`` rows."""
+    return cfg.steps if cfg.epochs is None else max(1, math.ceil(cfg.epochs * n_train / batch))
+
+
+def train_config(cfg: EstimatorConfig, batch: int, max_steps: int, steps: int) -> TrainConfig:
+    """The training loop's settings from an estimator's ``cfg`` (evaluations every
+    ``cfg.eval_every`` steps, at most every ``steps``)."""
+    return TrainConfig(
+        batch_size=batch,
+        lr=cfg.lr,
+        max_steps=max_steps,
+        eval_every=min(cfg.eval_every, steps),
+        patience=cfg.patience,
+        weight_decay=cfg.weight_decay,
+        seed=cfg.seed,
+        progress=cfg.progress,
+    )
+
+
+def read_folds(
+    reads: list[tuple[nn.Module, dict[str, torch.Tensor], torch.Tensor, torch.Tensor]], cfg: EstimatorConfig, batch: int
+) -> list[Evaluation]:
+    """The final read-out: for each ``(module, state, x_fold, y_fold)`` (fold ``k`` in order),
+    the objective's bound under ``state`` on the fold, with fold ``k``'s read-out seed."""
+    evals: list[Evaluation] = []
+    for k, (module, state, xf, yf) in enumerate(reads):
+        module.load_state_dict(state)
+        module.eval()
+        # at most ~EVAL_PAIRS marginal pairs per fold: more shifts add nothing once n is large
+        shifts = max(4, min(cfg.eval_shifts, EVAL_PAIRS // max(1, xf.shape[0])))
+        evals.append(module.evaluate(xf, yf, n_shifts=shifts, batch_size=batch, seed=_readout_seed(cfg.seed, k)))
+    return evals
+
+
 def _split(
     n: int, test_size: float, seed: int, groups: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -293,20 +347,10 @@ def _split(
     With ``groups`` (a group id per row, e.g. identical rows share one), whole groups are
     assigned, so that no group has rows on both sides of a split.
     """
-    if groups is None:
-        perm = np.random.default_rng(seed).permutation(n)
-    else:  # rows of a group stay together, groups in random order
-        order = np.random.default_rng(seed).permutation(int(groups.max()) + 1)
-        perm = np.argsort(order[groups], kind="stable")
     n_test = max(4, int(round(test_size * n)))
     n_train = n - n_test
-    half = n_test // 2
-    cuts = [n_train, n_train + half]
-    if groups is not None:  # move each cut forward to the first row of a group
-        g = groups[perm]
-        starts = np.r_[np.flatnonzero(np.r_[True, g[1:] != g[:-1]]), n]
-        cuts = [int(starts[np.searchsorted(starts, c)]) for c in cuts]
-    return perm[: cuts[0]], perm[cuts[0] : cuts[1]], perm[cuts[1] :]
+    tr, fa, fb = _cut(_shuffled_rows(n, seed, groups), [n_train, n_train + n_test // 2], groups)
+    return tr, fa, fb
 
 
 def _kfold(n: int, k: int, seed: int, groups: np.ndarray | None = None) -> list[np.ndarray]:
@@ -314,17 +358,8 @@ def _kfold(n: int, k: int, seed: int, groups: np.ndarray | None = None) -> list[
 
     With ``groups`` (a group id per row), whole groups are assigned, as in :func:`_split`: no
     group has rows in two folds."""
-    if groups is None:
-        perm = np.random.default_rng(seed).permutation(n)
-    else:
-        order = np.random.default_rng(seed).permutation(int(groups.max()) + 1)
-        perm = np.argsort(order[groups], kind="stable")
     cuts = [int(round(i * n / k)) for i in range(1, k)]
-    if groups is not None:  # move each cut forward to the first row of a group
-        g = groups[perm]
-        starts = np.r_[np.flatnonzero(np.r_[True, g[1:] != g[:-1]]), n]
-        cuts = [int(starts[np.searchsorted(starts, c)]) for c in cuts]
-    return [np.sort(part) for part in np.split(perm, cuts)]
+    return [np.sort(part) for part in _cut(_shuffled_rows(n, seed, groups), cuts, groups)]
 
 
 def _row_ids(*blocks: np.ndarray) -> np.ndarray:
@@ -619,40 +654,15 @@ class NeuralEstimator(SklearnTagsMixin):
             return torch.as_tensor(a, dtype=torch.float32, device=device)
 
         batch = self._batch_size(len(tr))
-        steps = cfg.steps if cfg.epochs is None else max(1, math.ceil(cfg.epochs * len(tr) / batch))
-        critic = self._build_critic(xt[tr], yt[tr])
-        module = MutualInformation(
-            xt.shape[1],
-            yt.shape[1],
-            method=cfg.method,
-            critic=critic,
-            hidden=cfg.hidden,
-            activation=cfg.activation,
-            marginal=cfg.marginal,
-            ema_rate=cfg.ema_rate,
-            smile_tau=cfg.smile_tau,
-            remine_weight=cfg.remine_weight,
-            remine_target=cfg.remine_target,
-            seed=cfg.seed,
-        ).to(device)
-        if cfg.compile:  # the forward only: the module, its state dict and checkpoints are unchanged
-            module.critic.forward = torch.compile(module.critic.forward, dynamic=True)
+        steps = train_steps(cfg, len(tr), batch)
+        module = self._objective(self._build_critic(xt[tr], yt[tr]), xt.shape[1], yt.shape[1], cfg.seed, device)
         x_train, y_train = tens(xt[tr]), tens(yt[tr])
         if cfg.method == "minee":  # the reference Gaussians match the training rows
             module.fit_reference(x_train, y_train)
         self._threads(module, batch, device)
         folds = [(tens(xt[f]), tens(yt[f])) for f in (fa, fb)]
-        trainable = cfg.critic != "gaussian" or cfg.method in ("tuba", "minee")
-        tcfg = TrainConfig(
-            batch_size=batch,
-            lr=cfg.lr,
-            max_steps=steps if trainable else 1,
-            eval_every=min(cfg.eval_every, steps),
-            patience=cfg.patience,
-            weight_decay=cfg.weight_decay,
-            seed=cfg.seed,
-            progress=cfg.progress,
-        )
+        trainable = self._trainable()
+        tcfg = train_config(cfg, batch, steps if trainable else 1, steps)
         if trainable:
             # checkpoint selection reads a fixed subset of each fold (enough to rank checkpoints;
             # large data sets would otherwise spend most of the time evaluating)
@@ -670,21 +680,8 @@ class NeuralEstimator(SklearnTagsMixin):
         # cross-fold reporting: fold k is read under the checkpoint chosen on the other fold;
         # kept (rows, critic state) so that independence_test can re-read permuted folds
         self.readout_ = [(xf, yf, states[1 - k], f) for k, ((xf, yf), f) in enumerate(zip(folds, (fa, fb)))]
-        evals: list[Evaluation] = []
-        for k, (xf, yf) in enumerate(folds):
-            module.load_state_dict(states[1 - k])
-            module.eval()
-            # at most ~EVAL_PAIRS marginal pairs per fold: more shifts add nothing once n is large
-            shifts = max(4, min(cfg.eval_shifts, EVAL_PAIRS // max(1, xf.shape[0])))
-            evals.append(module.evaluate(xf, yf, n_shifts=shifts, batch_size=batch, seed=_readout_seed(cfg.seed, k)))
-        sizes = np.array([e.n for e in evals], dtype=float)
-        w = sizes / sizes.sum()
-        value = float(sum(wk * e.value for wk, e in zip(w, evals)))
-        if groups is None or cfg.method == "infonce":
-            fold_se = [e.stderr for e in evals]
-        else:  # copies of a row are one observation
-            fold_se = [_cluster_stderr(e, groups[f]) for e, f in zip(evals, (fa, fb))]
-        stderr = float(math.sqrt(sum((wk * se) ** 2 for wk, se in zip(w, fold_se))))
+        evals = read_folds([(module, states[1 - k], xf, yf) for k, (xf, yf) in enumerate(folds)], cfg, batch)
+        value, fold_se, stderr = self._pool(evals, groups, (fa, fb))
         # keep the checkpoint that does best on both folds together as the fitted critic
         mean_scores = []
         for state in states:
@@ -754,19 +751,12 @@ class NeuralEstimator(SklearnTagsMixin):
         rest = [np.sort(np.concatenate([f for j, f in enumerate(fold_rows) if j != k])) for k in range(k_n)]
         batch = self._batch_size(min(len(r) for r in rest))
         n_train = float(np.mean([len(r) for r in rest]))
-        steps = cfg.steps if cfg.epochs is None else max(1, math.ceil(cfg.epochs * n_train / batch))
+        steps = train_steps(cfg, n_train, batch)
         for k in range(k_n):
             # everything critic k depends on comes from the other folds' rows
             tx, ty = fit_transform(xa[rest[k]], cfg.transform), fit_transform(ya[rest[k]], cfg.transform)
             xs, ys = tx(xa[rest[k]]), ty(ya[rest[k]])
-            critic = self._build_critic(xs, ys)
-            module = MutualInformation(
-                xa.shape[1], ya.shape[1], method=cfg.method, critic=critic, hidden=cfg.hidden,
-                activation=cfg.activation, marginal=cfg.marginal, ema_rate=cfg.ema_rate, smile_tau=cfg.smile_tau,
-                remine_weight=cfg.remine_weight, remine_target=cfg.remine_target, seed=cfg.seed + 1009 * k,
-            ).to(device)
-            if cfg.compile:
-                module.critic.forward = torch.compile(module.critic.forward, dynamic=True)
+            module = self._objective(self._build_critic(xs, ys), xa.shape[1], ya.shape[1], cfg.seed + 1009 * k, device)
             train_sets.append((tens(xs), tens(ys)))
             if cfg.method == "minee":
                 module.fit_reference(*train_sets[-1])
@@ -775,13 +765,10 @@ class NeuralEstimator(SklearnTagsMixin):
             heldout.append((tens(tx(xa[fold_rows[k]])), tens(ty(ya[fold_rows[k]]))))
         xa = ya = None  # type: ignore[assignment]
         self._threads(modules[0], batch * k_n, device)
-        trainable = cfg.critic != "gaussian" or cfg.method in ("tuba", "minee")
+        trainable = self._trainable()
         vectorised = False
         if trainable:
-            tcfg = TrainConfig(
-                batch_size=batch, lr=cfg.lr, max_steps=steps, eval_every=min(cfg.eval_every, steps),
-                patience=cfg.patience, weight_decay=cfg.weight_decay, seed=cfg.seed, progress=cfg.progress,
-            )
+            tcfg = train_config(cfg, batch, steps, steps)
             select = [(xf[:SELECT_MAX], yf[:SELECT_MAX]) for xf, yf in heldout]
             run = ensemble.train_crossfit(modules, train_sets, select, tcfg, vectorise=not cfg.compile)
             states, best_steps, history = run.best_states, run.best_steps, run.history
@@ -795,21 +782,9 @@ class NeuralEstimator(SklearnTagsMixin):
 
         # critic k read on fold k, once; the (rows, critic state) pairs are kept for independence_test
         self.readout_ = [(xf, yf, states[k], f) for k, ((xf, yf), f) in enumerate(zip(heldout, fold_rows))]
-        evals: list[Evaluation] = []
-        for k, ((xf, yf), module) in enumerate(zip(heldout, modules)):
-            module.load_state_dict(states[k])
-            module.eval()
-            shifts = max(4, min(cfg.eval_shifts, EVAL_PAIRS // max(1, xf.shape[0])))
-            evals.append(module.evaluate(xf, yf, n_shifts=shifts, batch_size=batch, seed=_readout_seed(cfg.seed, k)))
-        sizes = np.array([e.n for e in evals], dtype=float)
-        w = sizes / sizes.sum()
+        evals = read_folds([(m, states[k], xf, yf) for k, (m, (xf, yf)) in enumerate(zip(modules, heldout))], cfg, batch)
         fold_values = np.array([e.value for e in evals])
-        value = float(np.dot(w, fold_values))
-        if groups is None or cfg.method == "infonce":
-            fold_se = [e.stderr for e in evals]
-        else:  # copies of a row are one observation
-            fold_se = [_cluster_stderr(e, groups[f]) for e, f in zip(evals, fold_rows)]
-        delta_se = float(math.sqrt(sum((wk * se) ** 2 for wk, se in zip(w, fold_se))))
+        value, fold_se, delta_se = self._pool(evals, groups, fold_rows)
         spread_se = float(np.std(fold_values, ddof=1) / math.sqrt(k_n))
         stderr = max(delta_se, spread_se)
 
@@ -847,11 +822,53 @@ class NeuralEstimator(SklearnTagsMixin):
             stderr_between=spread_se,
             vectorised=vectorised,
         )
-        n = int(sizes.sum())
+        n = sum(e.n for e in evals)
         self._set_result(
             found, names, config, t0, mi=self.mi_, stderr=stderr, history=history,
             n_train=int(round(n_train)), n_test=n, certified=value <= math.log(n) - 1.0,
         )
+
+    def _trainable(self) -> bool:
+        """Whether the critic has anything to train (the Gaussian critic alone has not, except
+        under TUBA's learned baseline and MI-NEE's critics)."""
+        return self.config.critic != "gaussian" or self.config.method in ("tuba", "minee")
+
+    def _objective(self, critic: nn.Module, dx: int, dy: int, seed: int, device: torch.device) -> MutualInformation:
+        """The :class:`~neuralmi.MutualInformation` of ``critic`` with this estimator's bound
+        settings, on ``device`` (its forward compiled with ``compile=True``)."""
+        cfg = self.config
+        module = MutualInformation(
+            dx,
+            dy,
+            method=cfg.method,
+            critic=critic,
+            hidden=cfg.hidden,
+            activation=cfg.activation,
+            marginal=cfg.marginal,
+            ema_rate=cfg.ema_rate,
+            smile_tau=cfg.smile_tau,
+            remine_weight=cfg.remine_weight,
+            remine_target=cfg.remine_target,
+            seed=seed,
+        ).to(device)
+        if cfg.compile:  # the forward only: the module, its state dict and checkpoints are unchanged
+            module.critic.forward = torch.compile(module.critic.forward, dynamic=True)
+        return module
+
+    def _pool(
+        self, evals: list[Evaluation], groups: np.ndarray | None, rows: Any
+    ) -> tuple[float, list[float], float]:
+        """The folds' values averaged by size: ``(value, per-fold standard errors, the delta-method
+        standard error of the average)``; with ``groups``, copies of a row (``groups[rows[k]]``)
+        count as one observation."""
+        sizes = np.array([e.n for e in evals], dtype=float)
+        w = sizes / sizes.sum()
+        value = float(sum(wk * e.value for wk, e in zip(w, evals)))
+        if groups is None or self.config.method == "infonce":
+            fold_se = [e.stderr for e in evals]
+        else:  # copies of a row are one observation
+            fold_se = [_cluster_stderr(e, groups[f]) for e, f in zip(evals, rows)]
+        return value, fold_se, float(math.sqrt(sum((wk * se) ** 2 for wk, se in zip(w, fold_se))))
 
     def _set_fitted(
         self,

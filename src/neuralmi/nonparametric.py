@@ -696,10 +696,14 @@ def shrunk_cca(
     is below :data:`THRESHOLD_MIN_EIG`, the shrinkage weight is raised to the least that lifts
     it there (an indefinite matrix would give canonical correlations of 1 and an exploding
     critic)."""
-    fit = shrunk_cca_path(mean, sd, r, dx, (shrinkage,), threshold)[0]
-    if rank is not None:
-        fit = replace(fit, rho=np.where(np.arange(fit.rho.shape[0]) < rank, fit.rho, 0.0))
-    return fit
+    return _keep_rank(shrunk_cca_path(mean, sd, r, dx, (shrinkage,), threshold)[0], rank)
+
+
+def _keep_rank(fit: CCAFit, rank: int | None) -> CCAFit:
+    """``fit`` with only its ``rank`` largest canonical correlations (``None``: all)."""
+    if rank is None:
+        return fit
+    return replace(fit, rho=np.where(np.arange(fit.rho.shape[0]) < rank, fit.rho, 0.0))
 
 
 def shrunk_cca_path(
@@ -758,22 +762,19 @@ def fit_cca(
     """
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
+    a = 0.0
     if shrinkage is not None:
         a = oas_shrinkage(np.hstack([x, y])) if shrinkage == "oas" else float(shrinkage)
         if not 0.0 <= a <= 1.0:
             raise ValueError(f"shrinkage must be 'oas', None or in [0, 1]; got {shrinkage!r}")
-        if a > 0.0 or threshold > 0.0:
-            return shrunk_cca(*joint_correlation(x, y), x.shape[1], a, threshold, rank)
-    elif threshold > 0.0:
-        return shrunk_cca(*joint_correlation(x, y), x.shape[1], 0.0, threshold, rank)
+    if a > 0.0 or threshold > 0.0:
+        return shrunk_cca(*joint_correlation(x, y), x.shape[1], a, threshold, rank)
     mx, my = x.mean(axis=0), y.mean(axis=0)
     px, qx = _whitening(x - mx, min_eig)
     py, qy = _whitening(y - my, min_eig)
     u, rho, vt = np.linalg.svd(qx.T @ qy, full_matrices=False)
     scale = math.sqrt(max(1, x.shape[0] - 1))
-    if rank is not None:
-        rho = np.where(np.arange(rho.shape[0]) < rank, rho, 0.0)
-    return CCAFit(mx, my, px * scale, py * scale, rho, u, vt)
+    return _keep_rank(CCAFit(mx, my, px * scale, py * scale, rho, u, vt), rank)
 
 
 def _warn_rank(fit: CCAFit, dx: int, dy: int) -> None:
