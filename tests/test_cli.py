@@ -469,12 +469,38 @@ def test_estimate_discrete_text_labels(cmi_data: dict[str, Path], capsys: pytest
     assert code == 0 and "[classifier]" in out and "discrete: y" in out
 
 
+def test_estimate_detects_a_discrete_side(cmi_data: dict[str, Path], capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    # a text column is discrete without --discrete (the default is auto)
+    code, out, err = run(["estimate", cmi_data["labels"], "--x", "f1,f2", "--y", "grade", "--method", "mixed_ksg", "--json"], capsys)
+    res = json.loads(out)
+    assert code == 0 and res["method"] == "mixed_ksg" and res["config"]["discrete"] == "y"
+    assert "grade" not in res["config"]["discrete_detected"] and "not numbers" in res["config"]["discrete_detected"]["y"]
+    assert "discrete side detected: discrete='y'" in err
+    code, out, _ = run(["estimate", cmi_data["labels"], "--x", "f1,f2", "--y", "grade", *NEURAL], capsys)
+    assert code == 0 and "[classifier]" in out and "discrete: y (detected)" in out
+    # an integer column with few values is detected; the same numbers written as floats are not
+    rng = np.random.default_rng(0)
+    c = rng.integers(0, 3, 300)
+    f = c + rng.standard_normal(300)
+    (tmp_path / "int.csv").write_text("f,c\n" + "\n".join(f"{a:.6f},{b}" for a, b in zip(f, c)) + "\n")
+    (tmp_path / "float.csv").write_text("f,c\n" + "\n".join(f"{a:.6f},{b}.0" for a, b in zip(f, c)) + "\n")
+    code, out, _ = run(["estimate", str(tmp_path / "int.csv"), "--x", "f", "--y", "c", "--method", "mixed_ksg", "--json"], capsys)
+    assert code == 0 and json.loads(out)["config"]["discrete"] == "y"
+    code, out, _ = run(["estimate", str(tmp_path / "float.csv"), "--x", "f", "--y", "c", *NEURAL, "--json"], capsys)
+    assert code == 0 and json.loads(out)["method"] == "mine" and "discrete" not in json.loads(out)["config"]
+    # --discrete none keeps the integers continuous
+    code, out, _ = run(["estimate", str(tmp_path / "int.csv"), "--x", "f", "--y", "c", "--discrete", "none", *NEURAL, "--json"], capsys)
+    assert code == 0 and json.loads(out)["method"] == "mine" and "discrete" not in json.loads(out)["config"]
+
+
 @pytest.mark.parametrize(
     "argv,needles",
     [
-        (["--x", "f1", "--y", "grade"], ("non-numeric value", "grade")),  # a text column not declared discrete
+        (["--x", "f1", "--y", "grade", "--discrete", "none"], ("non-numeric value", "grade")),  # text read as numbers
         (["--x", "f1", "--y", "grade", "--discrete", "y", "--method", "gaussian"], ("continuous data",)),
-        (["--x", "f1", "--y", "grade", "--method", "plugin"], ("only with --discrete",)),
+        (["--x", "f1", "--y", "grade", "--method", "gaussian"], ("continuous data",)),  # detected, then refused
+        (["--x", "f1", "--y", "grade", "--discrete", "none", "--method", "plugin"], ("only with --discrete",)),
+        (["--x", "f1", "--y", "grade", "--method", "plugin"], ("needs both sides discrete",)),  # only y detected
         (["--x", "f1", "--y", "grade", "--discrete", "y", "--z", "f1"], ("both",)),
         (["--x", "f1", "--y", "grade", "--discrete", "y", "--test", "5"], ("--test",)),
         (["--x", "f1", "--y", "grade", "--discrete", "y", "--method", "mixed_ksg", "--steps", "5"], ("only for neural methods",)),

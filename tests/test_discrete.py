@@ -14,6 +14,8 @@ import neuralmi
 from neuralmi import exceptions as W
 from neuralmi import tasks
 from neuralmi.discrete import (
+    DETECT_MAX_CATEGORIES,
+    DETECT_MIN_PER_CATEGORY,
     MIN_PER_CATEGORY,
     SparseTableWarning,
     _plugin,
@@ -56,6 +58,24 @@ def test_detect_discrete() -> None:
     assert detect_discrete(rng.integers(0, 4, 500), rng.integers(0, 2, 500)) == "xy"
     assert detect_discrete(cont, cont) is None
     assert detect_discrete(cont, np.arange(500)) is None  # integers, but one per row: continuous
+    # floats are never discrete, not even with integer values or ties
+    assert detect_discrete(cont, rng.integers(0, 3, 500).astype(float)) is None
+    assert detect_discrete(np.round(cont), cont) is None
+    assert detect_discrete(cont, np.array(["1.5", "2"] * 250)) is None  # text that reads as numbers
+    # few values, but also few rows per value (fewer than DETECT_MIN_PER_CATEGORY): continuous
+    assert DETECT_MIN_PER_CATEGORY == 10 and DETECT_MAX_CATEGORIES == 20
+    assert detect_discrete(cont[:100], np.arange(100) % 11) is None
+    assert detect_discrete(cont[:110], np.arange(110) % 11) == "y"
+    assert detect_discrete(cont, np.arange(500) % 21) is None  # 21 values: too many to be taken as labels
+    assert detect_discrete(cont, rng.integers(0, 2, 500).astype(bool)) == "y"
+    assert detect_discrete(np.array([1, "b"] * 250, dtype=object), cont) == "x"  # a mix: not numbers
+    assert detect_discrete(np.array([1, 2] * 250, dtype=object), cont) == "x"  # Python ints
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame({"a": rng.standard_normal(500), "b": rng.integers(0, 3, 500)})
+    assert detect_discrete(frame, pd.Series(rng.integers(0, 3, 500))) == "y"  # a float column: continuous
+    assert detect_discrete(cont, pd.Series(rng.standard_normal(500).round(1)).astype("category")) == "y"
+    torch = pytest.importorskip("torch")
+    assert detect_discrete(torch.zeros(500, 2), torch.randint(0, 3, (500,))) == "y"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -233,6 +253,107 @@ def test_too_many_categories_is_a_clear_error() -> None:
     assert estimate_discrete(x, ok, discrete="y", method="mixed_ksg").method == "mixed_ksg"
     with pytest.raises(ValueError, match="too many categories"):
         plugin_mi(np.arange(100), np.arange(100) % 2)
+
+
+# ---------------------------------------------------------------------------------------------
+# detection by estimate (discrete="auto", the default)
+# ---------------------------------------------------------------------------------------------
+
+
+def _labels(n: int = 600, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    c = rng.integers(0, 3, n)
+    return rng.standard_normal((n, 2)) + c[:, None], c
+
+
+def test_integer_labels_are_detected_and_the_result_says_so_both_ways() -> None:
+    x, c = _labels()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = neuralmi.estimate(x, c, **FAST)
+    assert res.method == "classifier" and res.config["discrete"] == "y"
+    assert res.config["discrete_detected"] == {"y": "3 distinct integer values, 200 rows per value on average"}
+    assert res.warnings[0].startswith("discrete side detected: discrete='y'") and "discrete='none'" in res.warnings[0]
+    assert any(issubclass(w.category, W.DiscreteDetectedWarning) for w in caught)
+    # the same number as declaring it
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        declared = neuralmi.estimate(x, c, discrete="y", **FAST)
+    assert declared.mi == res.mi and "discrete_detected" not in declared.config
+    # both sides
+    res = neuralmi.estimate(c % 2, c, method="plugin")
+    assert res.method == "plugin" and set(res.config["discrete_detected"]) == {"x", "y"}
+
+
+def test_text_labels_are_detected() -> None:
+    x, c = _labels()
+    text = np.array(["low", "mid", "high"])[c]
+    res = neuralmi.estimate(x, text, method="mixed_ksg")
+    assert res.method == "mixed_ksg" and res.config["discrete"] == "y"
+    assert "not numbers" in res.config["discrete_detected"]["y"] and "discrete='none'" not in res.warnings[0]
+    assert res.mi == neuralmi.estimate(x, text, discrete="y", method="mixed_ksg").mi
+    pd = pytest.importorskip("pandas")
+    res = neuralmi.estimate(pd.DataFrame(x, columns=["a", "b"]), pd.Series(text, name="grade"), method="mixed_ksg")
+    assert res.config["discrete"] == "y" and res.config["columns_y"] == ["grade"]
+
+
+def test_floats_with_ties_and_forced_continuous_are_not_detected() -> None:
+    x, c = _labels()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = neuralmi.estimate(x, c.astype(float), steps=50, seed=0)
+    assert res.method == "mine" and "discrete" not in res.config and "discrete_detected" not in res.config
+    assert any(issubclass(w.category, W.DiscreteDataWarning) for w in caught)  # the advice to declare it
+    assert not any(issubclass(w.category, W.DiscreteDetectedWarning) for w in caught)
+    rounded = np.round(x * 2)  # floats with many ties
+    assert "discrete" not in neuralmi.estimate(rounded, x[:, :1], method="ksg").config
+    for none in ("none", None):
+        res = neuralmi.estimate(x, c, discrete=none, steps=50, seed=0)
+        assert res.method == "mine" and "discrete" not in res.config
+    # an explicit continuous method or critic keeps integers continuous, as before detection
+    assert neuralmi.estimate(x, c, method="ksg").method == "ksg"
+    assert neuralmi.estimate(x, c, method="gaussian").method == "gaussian"
+    assert "discrete" not in neuralmi.estimate(x, c, critic="separable", steps=20, seed=0).config
+    with pytest.raises(ValueError, match="unknown discrete 'auto-detect'.*'auto', 'none', 'x', 'y', 'xy'"):
+        neuralmi.estimate(x, c, discrete="auto-detect")
+
+
+def test_conditional_with_a_detected_discrete_y() -> None:
+    rng = np.random.default_rng(0)
+    z = rng.standard_normal((600, 1))
+    c = (z[:, 0] + rng.standard_normal(600) > 0).astype(np.int64)
+    x = c[:, None] + rng.standard_normal((600, 1))
+    res = neuralmi.estimate(x, c, z=z, **FAST)
+    assert res.method == "classifier" and res.config["conditional"] is True and res.config["discrete"] == "y"
+    assert "y" in res.config["discrete_detected"]
+    # the conditional baselines and strategies keep integers continuous
+    assert "discrete" not in neuralmi.estimate(x, c, z=z, method="ksg").config
+
+
+def test_bad_input_with_detection() -> None:
+    x, c = _labels()
+    text = np.array(["low", "mid", "high"])[c]
+    z = np.random.default_rng(1).standard_normal((600, 2))
+    z[3, 1] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        neuralmi.estimate(x, text, z=z)
+    with pytest.raises(ValueError, match="same number of samples"):
+        neuralmi.estimate(x[:500], text)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = neuralmi.estimate(x, np.array(["same"] * 600))
+    assert res.mi == 0.0 and any("single value" in m for m in res.warnings)
+    assert any(issubclass(w.category, W.ConstantColumnWarning) for w in caught)
+    res = neuralmi.estimate(x, np.zeros(600, dtype=np.int64))  # one integer value: constant either way
+    assert res.mi == 0.0
+    with pytest.raises(ValueError, match="non-numeric values .* too many categories"):
+        neuralmi.estimate(x, np.array([f"id{i}" for i in range(600)]))
+    typo = np.arange(600).astype(object)
+    typo[7] = "abc"
+    with pytest.raises(ValueError, match="numbers and 1 non-numeric value.*'abc', row 7"):
+        neuralmi.estimate(x, typo)
+    with pytest.raises(ValueError, match="missing values"):
+        neuralmi.estimate(x, np.array(["a", None] * 300, dtype=object))
 
 
 def test_bad_input_is_refused() -> None:

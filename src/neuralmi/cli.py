@@ -109,7 +109,12 @@ def _add_estimate_parser(sub: Any) -> None:
             "  neuralmi estimate pair.npz\n"
             "  neuralmi estimate --x-file a.npy --y-file b.npy --method ksg\n"
             "  neuralmi estimate data.csv --x a --y b --z c,d          (conditional: I(X;Y|Z))\n"
-            "  neuralmi estimate data.csv --x a,b --y label --discrete y  (labels: text or numbers)"
+            "  neuralmi estimate data.csv --x a,b --y label --discrete y  (labels: text or numbers)\n"
+            "\n"
+            "A discrete side is detected (--discrete auto, the default) in a table or .npz FILE:\n"
+            "text columns always; integer columns with at most 20 distinct values and at least\n"
+            "10 rows per value (with the default method); floats never. The result says so.\n"
+            "--discrete none reads every column as numbers; x, y or xy declare the side(s)."
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -119,8 +124,11 @@ def _add_estimate_parser(sub: Any) -> None:
     p.add_argument("--z", help="columns of Z to condition on: estimate I(X;Y|Z) (for .npz: the array key)")
     p.add_argument(
         "--discrete",
-        choices=("x", "y", "xy"),
-        help="which side is discrete (labels; text columns accepted): classifier bound, or plug-in when both",
+        choices=("auto", "none", "x", "y", "xy"),
+        default="auto",
+        help="which side is discrete (labels; text columns accepted): classifier bound, or plug-in when both; "
+        "'auto' (default) detects it in a table or .npz FILE (not with --x-file/--y-file, --nproc, --test), "
+        "'none' reads both sides as numbers",
     )
     p.add_argument("--x-file", help=".npy file with the X samples (n, dx)")
     p.add_argument("--y-file", help=".npy file with the Y samples (n, dy)")
@@ -174,10 +182,15 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
 
     if args.file is None and not (args.x_file or args.y_file):
         raise CLIError("give a data FILE, or --x-file and --y-file")
+    detected: dict[str, str] = {}
+    if args.discrete == "auto":
+        args.discrete, detected = _detect_discrete(args)
+    elif args.discrete == "none":
+        args.discrete = None
     if args.z is not None or args.discrete is not None:
         if args.nproc is not None:
             raise CLIError("--nproc: not with --z or --discrete")
-        return _cmd_estimate_columns(args)
+        return _cmd_estimate_columns(args, detected)
     if args.method in DISCRETE_ONLY_METHODS:
         raise CLIError(f"--method {args.method}: only with --discrete")
     _check_options_apply(args, args.method in BASELINE_METHODS)
@@ -269,9 +282,35 @@ def _estimate_nproc(args: argparse.Namespace, load: dict[str, Any]) -> int:
     ])
 
 
-def _cmd_estimate_columns(args: argparse.Namespace) -> int:
+def _detect_discrete(args: argparse.Namespace) -> tuple[str | None, dict[str, str]]:
+    """``--discrete auto``: the sides :func:`neuralmi.discrete.resolve_discrete` takes as
+    discrete in the X and Y columns of a table or ``.npz`` FILE (read as labels: text as text,
+    numbers as numbers), and why; ``(None, {})`` where detection does not apply (``.npy`` and
+    ``--x-file``/``--y-file`` arrays, ``--nproc``, ``--test``) or finds nothing."""
+    from .data import load_columns
+    from .discrete import resolve_discrete
+
+    if args.file is None or args.file.lower().endswith(".npy") or args.nproc is not None or args.test is not None:
+        return None, {}
+    npz = args.file.lower().endswith(".npz")
+    columns = {"x": args.x or ("x" if npz else None), "y": args.y or ("y" if npz else None)}
+    if columns["x"] is None or columns["y"] is None:
+        return None, {}  # the loader below says what is missing
+    kwargs: dict[str, Any] = {}
+    if args.delimiter is not None:
+        kwargs["delimiter"] = args.delimiter
+    header = {"yes": True, "no": False, "auto": None}[args.header]
+    if header is not None and not npz:
+        kwargs["header"] = header
+    data = load_columns(args.file, columns, categorical=("x", "y"), **kwargs)
+    z = True if args.z is not None else None  # only whether there is a Z matters here
+    return resolve_discrete(data["x"], data["y"], "auto", method=args.method, critic=args.critic, z=z)
+
+
+def _cmd_estimate_columns(args: argparse.Namespace, detected: dict[str, str] | None = None) -> int:
     """``neuralmi estimate`` with ``--z`` (conditional MI) and/or ``--discrete`` (labels)."""
     from .data import load_columns
+    from .discrete import mark_detected
     from .estimators import BASELINE_METHODS, estimate
 
     if args.file is None:
@@ -304,9 +343,10 @@ def _cmd_estimate_columns(args: argparse.Namespace) -> int:
         options.update(seed=args.seed, device=args.device, progress=False if args.quiet or args.json else None)
         options.update(_neural_options(args))
     critic = {} if nonneural else {"critic": args.critic}
-    result = estimate(x, y, method=args.method, z=z, discrete=args.discrete, **critic, **options)
+    result = estimate(x, y, method=args.method, z=z, discrete=args.discrete or "none", **critic, **options)
+    result = mark_detected(result, detected or {})
     dims = f"dim x = {x.shape[1]}, dim y = {y.shape[1]}" + (f", dim z = {z.shape[1]}" if z is not None else "")
-    kinds = f", discrete: {args.discrete}" if args.discrete else ""
+    kinds = f", discrete: {args.discrete}" + (" (detected)" if detected else "") if args.discrete else ""
     label = "I(X;Y|Z)" if z is not None else "I(X;Y)"
     return _report(args, result, [f"  {x.shape[0]} samples, {dims}{kinds}, {result.seconds:.1f} s"], label=label)
 

@@ -61,6 +61,11 @@ __all__ = [
     "plugin_mi",
     "encode_labels",
     "detect_discrete",
+    "resolve_discrete",
+    "mark_detected",
+    "DISCRETE_CHOICES",
+    "DETECT_MAX_CATEGORIES",
+    "DETECT_MIN_PER_CATEGORY",
     "ClassifierMI",
     "SparseTableWarning",
     "DISCRETE_SIDES",
@@ -171,29 +176,213 @@ def _check_categories(k: int, n: int, name: str) -> None:
         )
 
 
-def detect_discrete(x: Any, y: Any, max_categories: int = 20) -> str | None:
-    """Which sides look discrete: ``"x"``, ``"y"``, ``"xy"`` or None.
+#: ``discrete=`` of :func:`neuralmi.estimate`: detect (default), no discrete side, or the sides
+DISCRETE_CHOICES = ("auto", "none", "x", "y", "xy")
+#: detection: a numeric side is discrete when it has at most this many distinct values ...
+DETECT_MAX_CATEGORIES = 20
+#: ... and at least this many rows per value on average (twice the :data:`MIN_PER_CATEGORY`
+#: that a declared side needs: detection is the cautious one)
+DETECT_MIN_PER_CATEGORY = 10
+#: with ``z``, these options belong to the continuous conditional estimators
+_CONTINUOUS_CONDITIONAL_OPTIONS = ("strategy", "neighbours", "correction", "residualize")
 
-    A side is discrete when it holds non-numeric values (strings, booleans, objects, pandas
-    categoricals), or integer values with at most ``max_categories`` distinct values (and at
-    least :data:`MIN_PER_CATEGORY` rows per value on average). Floats with fractional parts are
-    continuous. (:func:`neuralmi.estimate` does not call this on its own; pass ``discrete=``.)
+
+def _numbers_kind(values: np.ndarray) -> str:
+    """"integer", "float" or "text" for an object/string array, by its values."""
+    flat = values.ravel()
+    if values.dtype == object:
+        if all(isinstance(v, (bool, int, np.integer, np.bool_)) for v in flat):
+            return "integer"
+        if all(isinstance(v, (float, np.floating, int, np.integer)) and not isinstance(v, (bool, np.bool_)) for v in flat):
+            return "float"
+    try:
+        values.astype(np.float64)  # text that reads as numbers is read as numbers, as before
+    except (TypeError, ValueError):
+        return "text"
+    return "float"
+
+
+def _side_kind(a: Any) -> tuple[str, np.ndarray | None]:
+    """How detection sees one side: ``("text", arr)`` (values that cannot be read as numbers,
+    or a pandas categorical), ``("integer", arr)`` (integers or booleans), ``("float", None)``
+    (floats: never discrete), or ``("", None)`` (not an array of samples: left to the estimator
+    to refuse). Floats are classified from the dtype alone, without a copy."""
+    pd = sys.modules.get("pandas")
+    if pd is not None and isinstance(a, (pd.Series, pd.DataFrame)):
+        dtypes = [a.dtype] if isinstance(a, pd.Series) else list(a.dtypes)
+        if any(isinstance(dt, pd.CategoricalDtype) for dt in dtypes):
+            try:
+                return "text", _as_label_array(a, "x")
+            except ValueError:
+                return "text", None
+            except TypeError:
+                return "", None
+        if dtypes and all(pd.api.types.is_float_dtype(dt) for dt in dtypes):
+            return "float", None
+    torch_mod = sys.modules.get("torch")
+    if torch_mod is not None and isinstance(a, torch_mod.Tensor):
+        if a.is_floating_point() or a.is_complex():
+            return "float", None
+    elif isinstance(a, np.ndarray) and a.dtype.kind in "fc":
+        return "float", None
+    try:
+        arr = _as_label_array(a, "x")
+    except ValueError as exc:  # missing labels: the discrete estimator names them
+        return ("text", None) if "missing values" in str(exc) else ("", None)
+    except TypeError:
+        return "", None
+    kind = arr.dtype.kind
+    if kind in "biu":
+        return "integer", arr
+    if kind in "OUSV":
+        found = "text" if kind == "V" else _numbers_kind(arr)
+        return found, arr if found != "float" else None
+    return "float", None
+
+
+def _text_cells(arr: np.ndarray) -> tuple[Any, int, int]:
+    """The first value of ``arr`` that does not read as a number (else the first value), its
+    row, and how many values do not read as numbers."""
+    first, row, count = None, 0, 0
+    for i, v in enumerate(arr.ravel()):
+        try:
+            float(v)
+        except (TypeError, ValueError):
+            count += 1
+            if first is None:
+                first, row = v, i // arr.shape[1]
+    if first is None:
+        first = arr.ravel()[0]
+    return (first.item() if isinstance(first, np.generic) else first), row, count
+
+
+def _distinct_rows(arr: np.ndarray, cap: int) -> int:
+    """Distinct rows of an integer/boolean array, or ``cap + 1`` as soon as there are more than
+    ``cap`` (a first look at 10,000 rows saves the full count on large continuous-like data)."""
+    arr = np.asarray(arr, dtype=np.int64)
+    for part in (arr[:10_000], arr):
+        k = np.unique(part, axis=0).shape[0] if arr.shape[1] > 1 else np.unique(part).size
+        if k > cap:
+            return cap + 1
+    return int(k)
+
+
+def detect_discrete(x: Any, y: Any, max_categories: int = DETECT_MAX_CATEGORIES) -> str | None:
+    """Which sides look discrete: ``"x"``, ``"y"``, ``"xy"`` or None. The rule of
+    ``neuralmi.estimate(x, y)`` (``discrete="auto"``, its default):
+
+    * values that cannot be read as numbers (strings, mixed objects) and pandas categoricals are
+      discrete: no continuous estimator can read them;
+    * integers and booleans (integer or bool dtypes, or Python ints in an object array) are
+      discrete when the side (its rows, with several columns) takes at most ``max_categories``
+      (20) distinct values *and* has at least :data:`DETECT_MIN_PER_CATEGORY` (10) rows per
+      value on average; counts with many values, or few rows per value, stay continuous;
+    * floats are never discrete, even with ties or integer values (rounded measurements are
+      continuous data): declare such a side with ``discrete="y"`` (the estimator says so with a
+      :class:`~neuralmi.exceptions.DiscreteDataWarning` when it looks discrete). Text that reads
+      as numbers (``"1.5"``) counts as floats.
     """
     sides = ""
     for side, a in (("x", x), ("y", y)):
-        try:
-            arr = _as_label_array(a, side)
-        except (TypeError, ValueError):
-            continue
-        n = arr.shape[0]
-        if arr.dtype.kind in "OUSb" or arr.dtype.kind == "V":
+        kind, arr = _side_kind(a)
+        if kind == "text" or (kind == "integer" and arr is not None and _few_values(arr, max_categories)):
             sides += side
-            continue
-        if arr.dtype.kind in "iu" or (arr.dtype.kind == "f" and np.all(arr == np.round(arr))):
-            k = len({tuple(r) for r in arr.tolist()}) if arr.shape[1] > 1 else np.unique(arr).size
-            if k <= max_categories and k <= n // MIN_PER_CATEGORY:
-                sides += side
     return sides or None
+
+
+def _few_values(arr: np.ndarray, max_categories: int) -> bool:
+    n = arr.shape[0]
+    k = _distinct_rows(arr, max_categories)
+    return k <= max_categories and n >= DETECT_MIN_PER_CATEGORY * k
+
+
+def resolve_discrete(
+    x: Any, y: Any, discrete: Any, *, method: str = "mine", critic: Any = "auto", z: Any = None,
+    options: dict[str, Any] | None = None,
+) -> tuple[str | None, dict[str, str]]:
+    """The discrete sides ``neuralmi.estimate`` uses for ``discrete=``, and why, for detected
+    ones: ``(sides or None, {side: reason})``.
+
+    ``discrete``: ``"auto"`` (detect, :func:`detect_discrete`), ``"none"`` or None (no discrete
+    side: both continuous), ``"x"``, ``"y"`` or ``"xy"`` (declared). With ``"auto"``, text is
+    always discrete; integer sides are taken as discrete only where a discrete estimator exists
+    for what was asked: the default method (``"mine"``) or a discrete one (``"classifier"``,
+    ``"plugin"``, ``"mixed_ksg"``) with the default critic, and with ``z`` only the default
+    chain rule (``"mine"``/``"classifier"``, none of ``strategy``, ``neighbours``,
+    ``correction``, ``residualize``). Any other choice (``method="ksg"``, ``"gaussian"``,
+    ``"nwj"``, a named critic) keeps integer data continuous, as before detection existed.
+
+    Raises:
+        ValueError: an unknown value of ``discrete``.
+    """
+    if discrete is None or discrete == "none":
+        return None, {}
+    if not isinstance(discrete, str) or discrete not in DISCRETE_CHOICES:
+        raise ValueError(
+            f"unknown discrete {discrete!r}; choose one of: {', '.join(repr(c) for c in DISCRETE_CHOICES)} "
+            "(or None, the same as 'none')"
+        )
+    if discrete != "auto":
+        return discrete, {}
+    options = options or {}
+    if z is None:
+        numeric = method in ("mine", "classifier", "plugin", "mixed_ksg")
+    else:
+        numeric = method in ("mine", "classifier") and not set(options) & set(_CONTINUOUS_CONDITIONAL_OPTIONS)
+    numeric = numeric and isinstance(critic, str) and critic == "auto"
+    sides, reasons = "", {}
+    for side, a in (("x", x), ("y", y)):
+        kind, arr = _side_kind(a)
+        if kind == "text" and arr is None:  # missing labels: the discrete estimator says where
+            sides += side
+            reasons[side] = "values that are not numbers"
+        elif kind == "text":
+            example, row, count = _text_cells(arr)
+            k = len(encode_labels(arr, side)[1])
+            n = arr.shape[0]
+            limit = min(MAX_CATEGORIES, n // MIN_PER_CATEGORY)
+            too_many = (
+                f"{k} distinct values among {n} samples: too many categories to estimate MI from (at most {limit}: "
+                f"{MIN_PER_CATEGORY} samples per category on average, and at most {MAX_CATEGORIES})"
+            )
+            if k > limit and 2 * count < arr.size:  # numbers with a few bad cells, not labels
+                raise ValueError(
+                    f"{side} holds numbers and {count} non-numeric value(s) (first: {example!r}, row {row}, counting "
+                    f"from 0): fix or remove those cells. (Read as labels, {side} would have {too_many}.)"
+                )
+            if k > limit:
+                raise ValueError(
+                    f"{side} holds non-numeric values (e.g. {example!r}), so it can only be a discrete side, but it has "
+                    f"{too_many}. Merge rare categories or collect more samples"
+                )
+            sides += side
+            reasons[side] = f"values that are not numbers, e.g. {example!r}; {k} categor{'y' if k == 1 else 'ies'}"
+        elif kind == "integer" and numeric and arr is not None and _few_values(arr, DETECT_MAX_CATEGORIES):
+            k = _distinct_rows(arr, DETECT_MAX_CATEGORIES)
+            what = "boolean" if arr.dtype.kind == "b" else "integer"
+            reasons[side] = f"{k} distinct {what} values, {arr.shape[0] / k:.0f} rows per value on average"
+            sides += side
+    return sides or None, reasons
+
+
+def mark_detected(result: MIResult, reasons: dict[str, str], stacklevel: int = 3) -> MIResult:
+    """``result`` saying which sides were detected as discrete, both ways, as every note of the
+    library: a :class:`~neuralmi.exceptions.DiscreteDetectedWarning` (also in
+    ``result.warnings``) and ``result.config["discrete_detected"]`` (side -> reason)."""
+    if not reasons:
+        return result
+    sides = "".join(reasons)
+    because = "; ".join(f"{side}: {why}" for side, why in reasons.items())
+    numeric = any(not why.startswith("values that are not numbers") for why in reasons.values())
+    undo = " Pass discrete='none' to treat integers as continuous." if numeric else ""
+    message = (
+        f"discrete side detected: discrete={sides!r} ({because}); estimated by '{result.method}', the estimator "
+        f"for a discrete side.{undo}"
+    )
+    warnings.warn(message, W.DiscreteDetectedWarning, stacklevel=stacklevel)
+    return replace(
+        result, warnings=(message, *result.warnings), config={**result.config, "discrete_detected": dict(reasons)}
+    )
 
 
 def _one_hot(codes: np.ndarray, k: int) -> np.ndarray:

@@ -1138,7 +1138,7 @@ def estimate(
     critic: CriticSpec = "auto",
     *,
     z: Any = None,
-    discrete: str | None = None,
+    discrete: str | None = "auto",
     distributed: bool = False,
     **options: Any,
 ) -> MIResult:
@@ -1154,6 +1154,18 @@ def estimate(
         method: a neural bound (``"mine"`` default, ``"dv"``, ``"nwj"``, ``"infonce"``, ``"js"``,
             ``"smile"``, ``"tuba"``, ``"minee"``) or a baseline (``"ksg"``, ``"gaussian"``).
         critic: critic name, ``nn.Module`` or factory (neural methods only).
+        z: samples of Z ``(n, dz)``: estimate the conditional MI I(X; Y | Z)
+            (:func:`neuralmi.conditional.estimate_conditional`).
+        discrete: which side is discrete (labels, categories): ``"auto"`` (default) detects it,
+            ``"none"`` (or None) treats both sides as continuous, ``"x"``, ``"y"`` or ``"xy"``
+            declare it (:func:`neuralmi.discrete.estimate_discrete`). Detection
+            (:func:`neuralmi.discrete.detect_discrete`) is conservative: values that are not
+            numbers (strings, pandas categoricals) are discrete; integers and booleans only with
+            at most 20 distinct values and at least 10 rows per value, and only for the default
+            method (or ``"classifier"``, ``"plugin"``, ``"mixed_ksg"``) with the default critic;
+            floats never. A detected side is reported by a
+            :class:`~neuralmi.exceptions.DiscreteDetectedWarning` (in ``result.warnings`` too)
+            and ``result.config["discrete_detected"]``.
         distributed: ``x``, ``y`` are this process's shard of the rows, and every process of
             an initialised ``torch.distributed`` group (e.g. under ``torchrun``) calls
             ``estimate`` with its own shard: the rows are gathered in rank order and the
@@ -1178,26 +1190,32 @@ def estimate(
         raise TypeError(f"method must be a string; got {type(method).__name__}")
     if not isinstance(distributed, bool):
         raise TypeError(f"distributed must be True or False; got {distributed!r}")
-    if y is None and (distributed or z is not None or discrete is not None or method in BASELINE_METHODS):
+    from .discrete import estimate_discrete, mark_detected, resolve_discrete
+
+    declared = resolve_discrete(None, None, discrete)[0] if discrete != "auto" else None  # validates
+    if y is None and (distributed or z is not None or declared is not None or method in BASELINE_METHODS):
         what = f"method {method!r} needs" if method in BASELINE_METHODS else "z=, discrete= and distributed=True need"
         raise TypeError(
             f"y is missing: {what} x and y arrays (an iterable of (x, y) batches is read by the "
             "neural methods only)"
         )
-    if distributed:  # this process's shard of the rows; see neuralmi._distributed_fit
-        if z is not None or discrete is not None:
+    if distributed:  # this process's shard of the rows (never detected); see neuralmi._distributed_fit
+        if z is not None or declared is not None:
             raise ValueError("distributed=True estimates I(X;Y) only: not with z or discrete")
         from ._distributed_fit import estimate_sharded
 
         return estimate_sharded(x, y, method=method, critic=critic, **options)
+    detected: dict[str, str] = {}
+    if discrete == "auto" and y is not None:  # see neuralmi.discrete.resolve_discrete
+        declared, detected = resolve_discrete(x, y, "auto", method=method, critic=critic, z=z, options=options)
     if z is not None:  # conditional MI I(X; Y | Z): see neuralmi.conditional
         from .conditional import estimate_conditional
 
-        return estimate_conditional(x, y, z, method=method, critic=critic, discrete=discrete, **options)
-    if discrete is not None:  # a discrete side: see neuralmi.discrete
-        from .discrete import estimate_discrete
-
-        return estimate_discrete(x, y, discrete=discrete, method=method, critic=critic, **options)
+        res = estimate_conditional(x, y, z, method=method, critic=critic, discrete=declared, **options)
+        return mark_detected(res, detected)
+    if declared is not None:  # a discrete side: see neuralmi.discrete
+        res = estimate_discrete(x, y, discrete=declared, method=method, critic=critic, **options)
+        return mark_detected(res, detected)
     if method in BASELINE_METHODS:
         return _baseline(x, y, method, options)
     check_choice(method, "method", (*NEURAL_METHODS, *BASELINE_METHODS))

@@ -32,6 +32,7 @@ __all__ = [
     "DuplicateRowsWarning",
     "HighDimensionWarning",
     "DiscreteDataWarning",
+    "DiscreteDetectedWarning",
     "emit",
 ]
 
@@ -94,6 +95,11 @@ class HighDimensionWarning(NeuralMIWarning):
 
 class DiscreteDataWarning(NeuralMIWarning):
     """A side takes few distinct values: a discrete estimator fits it better."""
+
+
+class DiscreteDetectedWarning(NeuralMIWarning):
+    """``neuralmi.estimate`` found a discrete side on its own (``discrete="auto"``, the default)
+    and used the estimator for discrete data; ``discrete="none"`` keeps integers continuous."""
 
 
 def emit(found: Iterable[tuple[type[Warning], str]], stacklevel: int = 3) -> tuple[str, ...]:
