@@ -201,3 +201,77 @@ def test_fold_is_read_under_the_checkpoint_the_other_fold_selected(monkeypatch: 
         est.module_.load_state_dict(run.best_states[k])
         own = est.module_.evaluate(xt, yt, n_shifts=est.config.eval_shifts, batch_size=est.batch_size_, seed=seed)
         assert own.value != ev.value
+
+
+# ------------------------------------------------------------------ threads of the evaluations
+
+
+def test_num_threads_sets_and_restores():
+    from neuralmi.training import num_threads
+
+    before = torch.get_num_threads()
+    with num_threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    with num_threads(None):
+        assert torch.get_num_threads() == before
+    with pytest.raises(RuntimeError), num_threads(1):
+        raise RuntimeError("inside")
+    assert torch.get_num_threads() == before
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, True, "2"])
+def test_eval_threads_validated(bad):
+    with pytest.raises(ValueError, match="eval_threads"):
+        TrainConfig(eval_threads=bad)
+
+
+def test_evaluations_run_on_eval_threads_and_steps_do_not(monkeypatch):
+    """The loop's held-out evaluations run on ``eval_threads``; its steps on the caller's."""
+    seen = {"evaluate": set(), "step": set()}
+    evaluate, loss = MutualInformation.evaluate, MutualInformation.critic_loss
+
+    def spy_eval(self, *a, **k):
+        seen["evaluate"].add(torch.get_num_threads())
+        return evaluate(self, *a, **k)
+
+    def spy_loss(self, *a, **k):
+        seen["step"].add(torch.get_num_threads())
+        return loss(self, *a, **k)
+
+    monkeypatch.setattr(MutualInformation, "evaluate", spy_eval)
+    monkeypatch.setattr(MutualInformation, "critic_loss", spy_loss)
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(300, 2, generator=g)
+    y = x + 0.5 * torch.randn(300, 2, generator=g)
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        mi = MutualInformation(2, 2, method="mine", hidden=(8,))
+        train(mi, x[:200], y[:200], [(x[200:250], y[200:250]), (x[250:], y[250:])],
+              TrainConfig(batch_size=64, max_steps=20, eval_every=10, eval_threads=2, progress=False))
+    finally:
+        torch.set_num_threads(before)
+    assert seen == {"evaluate": {2}, "step": {1}}
+
+
+def test_estimator_evaluates_on_callers_threads_when_the_work_is_large(monkeypatch):
+    """A small critic trains on one thread; the held-out evaluations of a large sample (and the
+    read-out) use the threads the caller had; the caller's setting is restored."""
+    seen = {"evaluate": set(), "step": set()}
+    evaluate, loss = MutualInformation.evaluate, MutualInformation.critic_loss
+    monkeypatch.setattr(MutualInformation, "evaluate", lambda self, *a, **k: seen["evaluate"].add(torch.get_num_threads()) or evaluate(self, *a, **k))
+    monkeypatch.setattr(MutualInformation, "critic_loss", lambda self, *a, **k: seen["step"].add(torch.get_num_threads()) or loss(self, *a, **k))
+    x, y = neuralmi.tasks.CorrelatedGaussian(dim=2, rho=0.5).sample(6000, seed=0)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        neuralmi.estimate(x, y, steps=30, eval_every=10, seed=0, progress=False)
+        assert torch.get_num_threads() == 2
+        assert seen == {"evaluate": {2}, "step": {1}}
+        seen["evaluate"].clear()
+        neuralmi.estimate(x[:300], y[:300], steps=30, eval_every=10, seed=0, progress=False)
+    finally:
+        torch.set_num_threads(before)
+    # 300 rows: 45-row folds x 17 reads through the default critic is small work: one thread
+    assert seen["evaluate"] == {1}

@@ -317,6 +317,7 @@ def cross_fit(
     folds: list[tuple[Tensor, Tensor]],
     cfg: Any,
     batch: int,
+    eval_threads: int | None = None,
 ) -> dict[str, Any]:
     """Train an objective as :func:`neuralmi.estimate` trains a critic, and read it honestly.
 
@@ -325,7 +326,7 @@ def cross_fit(
     on both held-out ``folds``; then fold ``k`` is read under the checkpoint (and the stopping
     time) that the other fold chose, with the read-out seed of fold ``k`` (so two terms read on
     the same rows use the same marginal pairs). A module without trainable parameters is only
-    read.
+    read. ``eval_threads``: torch's CPU threads for the held-out evaluations (``None``: as set).
 
     Returns:
         ``{"evals": [Evaluation per fold], "steps": steps taken, "history": ..., "diverged": bool}``.
@@ -333,14 +334,14 @@ def cross_fit(
     steps = train_steps(cfg, train_set[0].shape[0], batch)
     trainable = any(p.requires_grad for p in module.parameters())
     if trainable:
-        tcfg = train_config(cfg, batch, steps, steps)
+        tcfg = train_config(cfg, batch, steps, steps, eval_threads)
         select = [(af[:SELECT_MAX], bf[:SELECT_MAX]) for af, bf in folds]
         run = train(module, train_set[0], train_set[1], select, tcfg)
         states, steps_taken, history, diverged = run.best_states, run.steps, run.history, run.diverged
     else:
         state = {k: v.clone() for k, v in module.state_dict().items()}
         states, steps_taken, history, diverged = [state, state], 0, {}, False
-    evals = read_folds([(module, states[1 - k], af, bf) for k, (af, bf) in enumerate(folds)], cfg, batch)
+    evals = read_folds([(module, states[1 - k], af, bf) for k, (af, bf) in enumerate(folds)], cfg, batch, eval_threads)
     history = {k: v for k, v in history.items() if k in ("step", "train", "heldout")}
     return {"evals": evals, "steps": steps_taken, "history": history, "diverged": diverged}
 
@@ -614,8 +615,15 @@ class ConditionalMI(SklearnTagsMixin):
             return torch.as_tensor(arr, dtype=torch.float32, device=device)
 
         b_train, b_folds = (b[tr], [b[f] for f in folds]) if packed is None else packed
-        self._estimator._threads(module, batch, device)
-        return cross_fit(module, (tens(a[tr]), tens(b_train)), [(tens(a[f]), tens(bf)) for f, bf in zip(folds, b_folds)], self.config, batch)
+        eval_threads = self._estimator._threads(module, batch, device, min(min(len(f) for f in folds), SELECT_MAX))
+        return cross_fit(
+            module,
+            (tens(a[tr]), tens(b_train)),
+            [(tens(a[f]), tens(bf)) for f, bf in zip(folds, b_folds)],
+            self.config,
+            batch,
+            eval_threads,
+        )
 
     def _direct(
         self, tx: np.ndarray, ty: np.ndarray, tz: np.ndarray, tr: np.ndarray, folds: tuple[np.ndarray, np.ndarray], batch: int, device: torch.device

@@ -42,7 +42,7 @@ from torch import Tensor, nn
 
 from .critics import ConcatCritic, GaussianCritic, ResidualCritic
 from .objectives import Evaluation, MutualInformation
-from .training import Adam, TrainConfig, _part_state, _parts, _show_progress, optimizer_step
+from .training import Adam, TrainConfig, _part_state, _parts, _show_progress, num_threads, optimizer_step
 
 __all__ = [
     "STACKED_METHODS",
@@ -434,7 +434,8 @@ def train_crossfit(
         mod = modules[k]
         mod.eval()
         xh, yh = heldout[k]
-        e = mod.evaluate(xh, yh, n_shifts=config.select_shifts, batch_size=batch, seed=config.seed + 7919 * (k + 1))
+        with num_threads(config.eval_threads):
+            e = mod.evaluate(xh, yh, n_shifts=config.select_shifts, batch_size=batch, seed=config.seed + 7919 * (k + 1))
         mod.train()
         return e
 
