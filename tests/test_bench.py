@@ -56,9 +56,9 @@ def counting(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
     calls: list[tuple[str, int]] = []
     real = bench.grid._run_ours
 
-    def spy(method, x, y, seed, options, timeout):  # type: ignore[no-untyped-def]
+    def spy(method, x, y, seed, options, timeout, **extra):  # type: ignore[no-untyped-def]
         calls.append((method, seed))
-        return real(method, x, y, seed, options, timeout)
+        return real(method, x, y, seed, options, timeout, **extra)
 
     monkeypatch.setattr(bench.grid, "_run_ours", spy)
     return calls
@@ -272,9 +272,12 @@ def test_resuming_with_other_settings_is_refused(tmp_path: Path, capsys: pytest.
 
 
 def test_missing_default_peers_environment_says_how_to_create_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setattr(bench.cli, "default_peers_python", lambda: None)
+    monkeypatch.setattr(bench.cli, "default_peers_python", lambda kind="mi": None)
     assert run("--peers", "--tasks", "gauss-d1-rho0.5", "--out", str(tmp_path / "b")) == 2
     assert "bash benchmarks/setup_peers.sh .venv-peers" in capsys.readouterr().err
+    assert run("--suite", "conditional", "--peers", "--out", str(tmp_path / "c")) == 2
+    err = capsys.readouterr().err
+    assert ".venv-cmi-peers was not found" in err and "pip install npeet-plus==0.2.0 infomeasure==0.6.3 scikit-learn" in err
 
 
 # ------------------------------------------------------------------------------------------
@@ -403,7 +406,7 @@ def test_runner_serve_protocol(tmp_path: Path) -> None:
     ready = events[0]
     assert ready["event"] == "ready" and ready["protocol"] == 1 and "bmi:cca" in ready["methods"]
     assert set(bench.DEFAULT_PEERS) <= set(ready["methods"])
-    assert ready["missing"] == ["bmi", "torch_mist"]
+    assert {"bmi", "torch_mist"} <= set(ready["missing"])  # the test environment has neither
     rest = [(e["event"], e.get("id"), e.get("method"), (e.get("error") or "").split(":")[0]) for e in events[1:]]
     assert rest == [
         ("record", "a", "bmi:cca", "bad job"),
@@ -495,11 +498,15 @@ def test_runner_ships_as_a_script_and_no_module_imports_it() -> None:
 def test_the_bench_knows_the_runners_methods() -> None:
     runner = load_runner()
     assert list(runner.METHODS) == list(bench.PEER_METHODS)
-    assert set(bench.DEFAULT_PEERS) | set(bench.SLOW_PEERS) == set(bench.PEER_METHODS)
+    mi_peers = [m for m, spec in runner.METHODS.items() if spec.kind == "mi"]
+    assert set(bench.DEFAULT_PEERS) | set(bench.SLOW_PEERS) == set(mi_peers)
     assert not set(bench.DEFAULT_PEERS) & set(bench.SLOW_PEERS)
-    # selections resolve as the runner's own resolver does
+    # selections resolve as the runner's own resolver does, within the kind of suite
     for text in ("all", "bmi", "torch_mist", "torch_mist:js,bmi"):
-        assert bench.resolve_peer_methods(text) == runner.resolve_methods(text), text
+        assert bench.resolve_peer_methods(text) == [m for m in runner.resolve_methods(text) if m in mi_peers], text
+    for kind, peers in (("conditional", bench.CONDITIONAL_PEERS), ("discrete", bench.DISCRETE_PEERS)):
+        assert [m for m, spec in runner.METHODS.items() if spec.kind == kind] == list(peers)
+        assert bench.resolve_peer_methods(None, kind) == bench.resolve_peer_methods("all", kind) == list(peers)
 
 
 def test_the_runner_time_limit_interrupts_a_python_loop() -> None:
@@ -649,3 +656,187 @@ def test_summary_by_n_and_the_seed_mean_error_are_exact() -> None:
     text = bench.summarize(rows, title="t")
     assert "| mine | neuralmi | 0.267 | 0.050 | 0.275 | 0.050 | 1 |" in text
     assert "| mine | 2.00 | 6.00 |" in text
+
+
+# ------------------------------------------------------------------------------------------
+# the conditional and discrete suites (--suite conditional, --suite discrete)
+# ------------------------------------------------------------------------------------------
+
+C_TWO = "cgauss-1x1-z1-cmi0.5,chain-gauss-1x1-z1"
+D_TWO = "labels-line-k2-d1-sp2,channel-k5-e0.2"
+
+
+def test_the_conditional_and_discrete_suites_select_their_tasks_and_methods() -> None:
+    assert bench.resolve_tasks(None, "conditional") == tasks.conditional_names()
+    assert bench.resolve_tasks(None, "discrete") == tasks.discrete_names()
+    assert len(tasks.conditional_names()) == 23 and len(tasks.discrete_names()) == 14
+    with pytest.raises(bench.BenchError, match="add --suite conditional"):
+        bench.resolve_tasks("chain-gauss-*")
+    assert bench.resolve_methods(None, "conditional") == ["default", "gaussian_cmi", "ksg_cmi"]
+    assert bench.resolve_methods("all,direct", "conditional") == ["default", "gaussian_cmi", "ksg_cmi", "direct"]
+    assert bench.resolve_methods("baselines", "discrete") == ["mixed_ksg", "plugin"]
+    with pytest.raises(bench.BenchError, match="unknown method 'mine' on the conditional suite"):
+        bench.resolve_methods("mine", "conditional")
+    with pytest.raises(bench.BenchError, match="a peer of the discrete suite"):
+        bench.resolve_peer_methods("sklearn:mutual_info_classif", "conditional")
+    assert bench.resolve_peer_methods("sklearn", "discrete") == ["sklearn:mutual_info_classif", "sklearn:mutual_info_regression"]
+    with pytest.raises(bench.BenchError, match="not a task of the conditional suite"):
+        bench.BenchConfig(tasks=("gauss-d1-rho0.5",), suite="conditional")
+    config = bench.BenchConfig(tasks=tuple(C_TWO.split(",")), suite="conditional")
+    assert config.methods == bench.CONDITIONAL_METHODS and config.kind == "conditional"
+    assert bench.peer_applicable("sklearn:mutual_info_regression", "xy") and not bench.peer_applicable("sklearn:mutual_info_regression", "y")
+
+
+def test_conditional_suite_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from neuralmi import gaussian_cmi
+
+    out = tmp_path / "c"
+    args = ("--suite", "conditional", "--tasks", C_TWO, "--n", "300", "--seeds", "2", "--options", "steps=30", "--out", str(out))
+    assert main(["bench", *args]) == 0
+    printed = capsys.readouterr().out
+    rows = rows_of(out)
+    assert sorted((r["task"], r["method"], r["seed"]) for r in rows) == sorted(
+        (t, m, str(s)) for t in C_TWO.split(",") for m in ("default", "gaussian_cmi", "ksg_cmi") for s in (0, 1))
+    for r in rows:
+        task = tasks.get(r["task"])
+        assert float(r["truth"]) == task.cmi and r["error"] == "" and r["library"] == "neuralmi"
+        if r["method"] == "gaussian_cmi":  # the very sample of (task, n, seed), z included
+            x, y, z = task.sample(300, seed=int(r["seed"]))
+            assert float(r["estimate"]) == pytest.approx(gaussian_cmi(x, y, z), rel=1e-12)
+    assert {r["family"] for r in rows} == {"gaussian", "chain"}
+    summary = (out / "summary.md").read_text()
+    assert summary.startswith("# neuralmi bench --suite conditional") and summary in printed
+    chain = [r for r in rows if r["task"] == "chain-gauss-1x1-z1" and r["method"] == "default"]
+    inside = sum(float(r["estimate"]) - 1.959963984540054 * float(r["stderr"]) <= 0 for r in chain)
+    assert f"- default: {inside} of 2 (" in summary and "chains (CMI = 0)" in summary
+    assert "| task | truth | default | gaussian_cmi | ksg_cmi |" in summary and "| chain-gauss-1x1-z1 | 0.000 |" in summary
+    config = json.loads((out / "config.json").read_text())
+    assert config["kind"] == "conditional" and "--suite conditional" in config["command"]
+    # resuming computes nothing; an MI run into the folder is refused
+    calls = counting(monkeypatch)
+    assert run(*args) == 0 and calls == []
+    assert run("--tasks", "gauss-d1-rho0.5", "--methods", "gaussian", "--n", "300", "--seeds", "1", "--out", str(out)) == 2
+    assert "holds results of the conditional kind" in capsys.readouterr().err
+
+
+FAKE_CMI_PEERS = """\
+#!{python}
+# A stand-in for the conditional/discrete peers' Python: speaks the --serve protocol and
+# answers from the samples file (z, discrete) so the test can check what it was sent:
+#   conditional methods -> the Gaussian CMI of (x, y, z); discrete methods -> the plain plug-in
+import json, sys
+import numpy as np
+LOG = {log!r}
+def emit(obj):
+    sys.stdout.write(json.dumps(obj) + "\\n"); sys.stdout.flush()
+def logdet(a):
+    return np.linalg.slogdet(np.atleast_2d(np.cov(a.T)))[1]
+emit({{"event": "ready", "protocol": 1, "missing": [], "versions": {{"fake": "2"}},
+      "methods": ["npeet_plus:cmi", "infomeasure:cmi_ksg", "npeet_plus:micd+midd", "sklearn:mutual_info_classif",
+                  "sklearn:mutual_info_regression"]}})
+for line in sys.stdin:
+    job = json.loads(line)
+    with np.load(job["samples"]) as d:
+        data = {{k: d[k] for k in d.files}}
+    with open(LOG, "a") as fh:
+        fh.write(json.dumps({{**job, "keys": sorted(data), "discrete": str(data.get("discrete", ""))}}) + "\\n")
+    x, y = data["x"], data["y"]
+    for m in job["methods"]:
+        emit({{"event": "start", "id": job["id"], "method": m}})
+        if "z" in data:
+            z = data["z"]
+            est = 0.5 * (logdet(np.hstack([x, z])) + logdet(np.hstack([y, z])) - logdet(np.hstack([x, y, z])) - logdet(z))
+        else:
+            _, cx = np.unique(x, axis=0, return_inverse=True); _, cy = np.unique(y, axis=0, return_inverse=True)
+            joint = np.zeros((cx.max() + 1, cy.max() + 1)); np.add.at(joint, (cx.ravel(), cy.ravel()), 1); p = joint / joint.sum()
+            nz = p > 0
+            est = float(np.sum(p[nz] * np.log(p[nz] / np.outer(p.sum(1), p.sum(0))[nz])))
+        emit({{"event": "record", "id": job["id"], "library": m.split(":")[0], "method": m,
+              "estimate": float(est), "seconds": 0.5, "error": None}})
+    emit({{"event": "done", "id": job["id"]}})
+"""
+
+
+@pytest.fixture
+def fake_cmi_peers(tmp_path: Path) -> tuple[Path, Path]:
+    log = tmp_path / "cmi-jobs.log"
+    script = tmp_path / "fake-cmi-python"
+    script.write_text(FAKE_CMI_PEERS.format(python=sys.executable, log=str(log)))
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    return script, log
+
+
+def test_conditional_peers_get_z_and_the_same_samples(tmp_path: Path, fake_cmi_peers: tuple[Path, Path]) -> None:
+    python, log = fake_cmi_peers
+    out = tmp_path / "c"
+    assert run("--suite", "conditional", "--tasks", C_TWO, "--methods", "gaussian_cmi", "--n", "300", "--seeds", "1",
+               "--peers", "--peers-python", str(python), "--out", str(out)) == 0
+    rows = {(r["task"], r["method"]): r for r in rows_of(out)}
+    assert len(rows) == 2 * 3  # ours and the two default conditional peers
+    for task in C_TWO.split(","):
+        ours = float(rows[(task, "gaussian_cmi")]["estimate"])
+        for peer in bench.CONDITIONAL_PEERS:
+            assert rows[(task, peer)]["library"] == peer.split(":")[0]
+            assert float(rows[(task, peer)]["estimate"]) == pytest.approx(ours, abs=1e-9)  # same x, y and z
+    assert all(j["keys"] == ["x", "y", "z"] for j in jobs(log))
+    assert "--peers-python" in json.loads((out / "config.json").read_text())["command"]
+
+
+def test_discrete_suite_with_peers(tmp_path: Path, fake_cmi_peers: tuple[Path, Path]) -> None:
+    from neuralmi.discrete import plugin_mi
+
+    python, log = fake_cmi_peers
+    out = tmp_path / "d"
+    assert run("--suite", "discrete", "--tasks", D_TWO, "--methods", "mixed_ksg,plugin", "--n", "400", "--seeds", "1",
+               "--peers", "--peers-python", str(python),
+               "--peer-methods", "npeet_plus:micd+midd,sklearn", "--out", str(out)) == 0
+    rows = {(r["task"], r["method"]): r for r in rows_of(out)}
+    labels, channel = D_TWO.split(",")
+    # plugin and mutual_info_regression are left out where they do not apply
+    assert set(rows) == {
+        (labels, "mixed_ksg"), (labels, "npeet_plus:micd+midd"), (labels, "sklearn:mutual_info_classif"),
+        (labels, "sklearn:mutual_info_regression"),
+        (channel, "mixed_ksg"), (channel, "plugin"), (channel, "npeet_plus:micd+midd"), (channel, "sklearn:mutual_info_classif"),
+    }
+    assert rows[(labels, "mixed_ksg")]["family"] == "labels-1d" and rows[(channel, "plugin")]["family"] == "two-discrete"
+    x, y = tasks.get(channel).sample(400, seed=0)
+    plain = plugin_mi(x, y, correction=None)
+    assert float(rows[(channel, "plugin")]["estimate"]) == pytest.approx(plain, rel=1e-12)
+    assert float(rows[(channel, "npeet_plus:micd+midd")]["estimate"]) == pytest.approx(plain, rel=1e-9)  # the same sample
+    assert sorted(j["discrete"] for j in jobs(log)) == ["xy", "y"]
+    summary = (out / "summary.md").read_text()
+    assert "| task | truth | mixed_ksg | plugin | npeet_plus:micd+midd |" in summary
+
+
+def test_the_runner_runs_scikit_learn_on_a_discrete_side() -> None:
+    sklearn = pytest.importorskip("sklearn")
+    from sklearn.feature_selection import mutual_info_classif
+
+    runner = load_runner()
+    x, y = tasks.get("labels-line-k4-d5-sp2").sample(300, seed=0)
+    labels = y[:, 0].astype(np.int64)
+    records = runner.run_peers(x, y, "sklearn", seed=3, discrete="y")
+    assert [r["method"] for r in records] == ["sklearn:mutual_info_classif", "sklearn:mutual_info_regression"]
+    assert records[0]["estimate"] == pytest.approx(float(mutual_info_classif(x, labels, random_state=3).max()), rel=1e-12)
+    assert all(r["error"] is None and r["estimate"] > 0 for r in records), records
+    assert sklearn.__version__
+    # a method of another kind is refused per record, not by a crash
+    rec = runner.run_one("sklearn:mutual_info_classif", x, y, seed=0)
+    assert rec["estimate"] is None and "needs a discrete side" in rec["error"]
+    rec = runner.run_one("npeet_plus:cmi", x, y, seed=0)
+    assert rec["estimate"] is None and "the samples need z" in rec["error"]
+    rec = runner.run_one("sklearn:mutual_info_regression", x, y, seed=0, discrete="xy")
+    assert rec["estimate"] is None and "labels with continuous features only" in rec["error"]
+
+
+def test_the_conditional_bench_script_is_a_wrapper_of_the_bench() -> None:
+    root = Path(__file__).resolve().parents[1]
+    script = root / "benchmarks" / "conditional_bench.py"
+    proc = subprocess.run([sys.executable, str(script), "--part", "discrete", "--seeds", "0,1", "--tasks", "channel-*",
+                           "--peers-python", "/p/python", "--print-command"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["neuralmi", "bench", "--suite", "discrete", "--n", "1000,10000", "--seeds", "2", "--methods",
+                                   "all", "--out", "runs/discrete", "--tasks", "channel-*", "--peers", "--peers-python", "/p/python"]
+    proc = subprocess.run([sys.executable, str(script), "--part", "conditional", "--with-direct", "--print-command"],
+                          capture_output=True, text=True, timeout=120)
+    assert "--suite conditional --n 5000 --seeds 3 --methods all,direct" in proc.stdout

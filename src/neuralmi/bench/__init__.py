@@ -6,8 +6,11 @@ several, e.g. ``1000,5000,10000``), task (:mod:`neuralmi.tasks`) and seed ``s`` 
 that very sample with its **default settings**. The tasks come from a suite (``--suite``):
 ``default``, neuralmi's 36-task benchmark (``neuralmi.tasks.BENCHMARK``) and any task registered
 with ``neuralmi.tasks.register``; ``beyond-normal``, benchmark-mi's 40 "Beyond Normal" tasks
-(Czyż et al., NeurIPS 2023) rebuilt in :mod:`neuralmi.tasks.beyond_normal` under bmi's ids.
-The methods:
+(Czyż et al., NeurIPS 2023) rebuilt in :mod:`neuralmi.tasks.beyond_normal` under bmi's ids;
+``conditional``, the 23 tasks with known conditional MI I(X; Y | Z) of
+``neuralmi.tasks.conditional_names()`` (one sample ``(x, y, z)`` per (task, n, seed); the truth
+is ``task.cmi``); ``discrete``, the 14 tasks with a discrete side of
+``neuralmi.tasks.discrete_names()`` (``task.discrete`` says which). The methods of the MI suites:
 
 * neural (this library): ``neuralmi.estimate(x, y, method=m, seed=s)`` for ``mine``, ``dv``,
   ``nwj``, ``infonce``, ``js``, ``smile``, ``tuba``, ``minee`` (``--options`` overrides
@@ -21,6 +24,19 @@ The methods:
   samples through ``.npz`` files. The peers pin numpy<2 and
   jax==0.4.30, so they cannot share neuralmi's environment;
   ``bash benchmarks/setup_peers.sh .venv-peers`` (in a neuralmi checkout) creates theirs.
+
+On the conditional suite ours are ``default`` (``neuralmi.estimate(x, y, z=z)``: the chain rule),
+``gaussian_cmi`` and ``ksg_cmi`` (and, when named, ``direct``: ``strategy="direct"``, and
+``residualized``: ``residualize=True``); the peers (``--peers``, default set) npeet-plus's
+``mi(x, y, z)`` and infomeasure's KSG ``cmi``. On the discrete suite ours are ``default``
+(``neuralmi.estimate(x, y, discrete=task.discrete)``: the classifier bound for labels, the
+jackknifed plug-in for two discrete sides), ``mixed_ksg`` and ``plugin`` (uncorrected, two
+discrete sides only); the peers npeet-plus (``micd`` / ``midd``), infomeasure (KSG on the codes /
+``miller_madow``) and scikit-learn (``mutual_info_classif``, ``mutual_info_regression``: the
+largest per-feature value). Those peers run in their own environment (npeet-plus 0.2.0,
+infomeasure 0.6.3, scikit-learn; ``.venv-cmi-peers`` or ``--peers-python``) through the same
+runner script, which reads ``z`` or ``discrete`` from the samples file. A folder holds one kind
+of suite (MI, conditional or discrete; pinned in ``config.json``).
 
 One *cell* is one (task, method, seed, n). Every finished cell is appended to ``results.csv``
 (flushed and synced to disk at once) and ``results.json`` is rewritten, so an interrupted run
@@ -73,6 +89,15 @@ from .grid import (
 )
 from .methods import (
     BASELINE_METHODS,
+    CONDITIONAL_METHODS,
+    CONDITIONAL_PEERS,
+    DISCRETE_METHODS,
+    DISCRETE_PEERS,
+    EXTRA_METHODS,
+    SUITE_KIND,
+    kind_methods,
+    kind_peers,
+    peer_applicable,
     DEFAULT_PEERS,
     NEURAL_METHODS,
     OUR_METHODS,
@@ -83,8 +108,8 @@ from .methods import (
     resolve_methods,
     resolve_peer_methods,
 )
-from .peers import PeersProcess, default_peers_python, runner_path
-from .report import plot, summarize, summary_by_n, summary_stats
+from .peers import PeersProcess, default_peers_python, runner_path, setup_hint
+from .report import per_task_table, plot, summarize, summary_by_n, summary_stats, zero_coverage
 from .store import COLUMNS, ResultStore, read_results
 
 __all__ = [
@@ -95,6 +120,18 @@ __all__ = [
     "OUR_METHODS",
     "NEURAL_METHODS",
     "BASELINE_METHODS",
+    "CONDITIONAL_METHODS",
+    "CONDITIONAL_PEERS",
+    "DISCRETE_METHODS",
+    "DISCRETE_PEERS",
+    "EXTRA_METHODS",
+    "SUITE_KIND",
+    "kind_methods",
+    "kind_peers",
+    "peer_applicable",
+    "per_task_table",
+    "setup_hint",
+    "zero_coverage",
     "PEER_METHODS",
     "DEFAULT_PEERS",
     "SLOW_PEERS",

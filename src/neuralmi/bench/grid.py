@@ -24,8 +24,17 @@ from typing import Any
 import numpy as np
 
 from ..interface import Task
-from .methods import DEFAULT_PEERS, NEURAL_METHODS, OUR_METHODS, BenchError, applicable
-from .peers import _SETUP_HINT, PeersProcess
+from .methods import (
+    EXTRA_METHODS,
+    NEURAL_METHODS,
+    SUITE_KIND,
+    BenchError,
+    applicable,
+    kind_methods,
+    kind_peers,
+    peer_applicable,
+)
+from .peers import PeersProcess, default_peers_python, setup_hint
 from .store import ResultStore
 
 __all__ = [
@@ -48,6 +57,8 @@ _NEUTRAL_SETTINGS = ("progress", "device", "threads", "seed", "method", "critic"
 SUITES: dict[str, str] = {
     "default": "neuralmi's benchmark (neuralmi.tasks.BENCHMARK, 36 tasks) and any task registered with neuralmi.tasks.register",
     "beyond-normal": "benchmark-mi's 40 'Beyond Normal' tasks (Czyż et al., NeurIPS 2023) under bmi's ids (neuralmi.tasks.BEYOND_NORMAL)",
+    "conditional": "23 tasks with known conditional MI I(X;Y|Z) (neuralmi.tasks.conditional_names(): d_z 1-20, CMI 0-2 nats, chains with CMI 0)",
+    "discrete": "14 tasks with a discrete side (neuralmi.tasks.discrete_names(): class labels with Gaussian features, quantised Gaussians, tables)",
 }
 
 
@@ -62,8 +73,10 @@ class BenchConfig:
 
     Attributes:
         tasks: registered task names (see :func:`resolve_tasks`).
-        methods: our methods (subset of :data:`OUR_METHODS`), in order.
-        peer_methods: peer methods (``"bmi:ksg"``, ...); empty: no peers.
+        methods: our methods, in order (for the suite's kind, see
+            :func:`~.methods.resolve_methods`); None: all of the suite's (:data:`OUR_METHODS`
+            for the MI suites).
+        peer_methods: peer methods (``"bmi:ksg"``, ...) of the suite's kind; empty: no peers.
         n: samples per (task, seed): one size or several (every cell records its n); stored
             as a tuple of distinct sizes in increasing order.
         seeds: seeds ``0 .. seeds-1`` (for the task's sample and the estimator).
@@ -80,7 +93,7 @@ class BenchConfig:
     """
 
     tasks: tuple[str, ...]
-    methods: tuple[str, ...] = OUR_METHODS
+    methods: tuple[str, ...] | None = None
     peer_methods: tuple[str, ...] = ()
     n: int | tuple[int, ...] = 10_000
     seeds: int = 3
@@ -96,13 +109,26 @@ class BenchConfig:
     def __post_init__(self) -> None:
         from ..tasks import get
 
+        if self.suite not in SUITES:
+            raise BenchError(f"suite: unknown suite {self.suite!r}; known: {', '.join(SUITES)}")
         if not self.tasks:
             raise BenchError("tasks: empty selection")
+        kind = self.kind
         for name in self.tasks:
-            get(name)  # ValueError naming the unknown task
-        unknown = [m for m in self.methods if m not in OUR_METHODS]
+            task = get(name)  # ValueError naming the unknown task
+            if _task_kind(task) != kind:
+                raise BenchError(f"tasks: {name!r} is not a task of the {self.suite} suite (use --suite {_suite_of(task)})")
+        neural, baselines = kind_methods(kind)
+        known = neural + baselines + EXTRA_METHODS[kind]
+        if self.methods is None:
+            object.__setattr__(self, "methods", neural + baselines)
+        object.__setattr__(self, "methods", tuple(self.methods))
+        unknown = [m for m in self.methods if m not in known]
         if unknown:
-            raise BenchError(f"methods: unknown method(s) {', '.join(unknown)}; known: {', '.join(OUR_METHODS)}")
+            raise BenchError(f"methods: unknown method(s) {', '.join(unknown)} on the {self.suite} suite; known: {', '.join(known)}")
+        wrong = [m for m in self.peer_methods if m not in kind_peers(kind)[1]]
+        if wrong:
+            raise BenchError(f"peer_methods: {', '.join(wrong)} do not estimate what the {self.suite} suite's tasks hold")
         if not self.methods and not self.peer_methods:
             raise BenchError("methods: nothing to run (no method and no peer method)")
         sizes = (self.n,) if isinstance(self.n, int) else tuple(self.n)
@@ -114,8 +140,6 @@ class BenchConfig:
         if min(sizes) < 10:
             raise BenchError(f"n must be at least 10; got {min(sizes)}")
         object.__setattr__(self, "n", tuple(sorted(set(sizes))))
-        if self.suite not in SUITES:
-            raise BenchError(f"suite: unknown suite {self.suite!r}; known: {', '.join(SUITES)}")
         peer_seeds = self.seeds if self.peer_seeds is None else self.peer_seeds
         if isinstance(peer_seeds, bool) or not isinstance(peer_seeds, int) or not 1 <= peer_seeds <= self.seeds:
             raise BenchError(f"peer_seeds must be an integer in [1, seeds={self.seeds}]; got {peer_seeds!r}")
@@ -127,6 +151,23 @@ class BenchConfig:
         object.__setattr__(self, "out", Path(self.out))
         object.__setattr__(self, "options", tuple(sorted(dict(self.options).items())))
         check_options(dict(self.options))
+
+    @property
+    def kind(self) -> str:
+        """What the suite's tasks hold: ``"mi"``, ``"conditional"`` or ``"discrete"``."""
+        return SUITE_KIND[self.suite]
+
+
+def _task_kind(task: Any) -> str:
+    """``"conditional"`` (a task with ``.cmi``), ``"discrete"`` (with ``.discrete``) or ``"mi"``."""
+    if hasattr(task, "cmi"):
+        return "conditional"
+    return "discrete" if getattr(task, "discrete", None) in ("y", "xy") else "mi"
+
+
+def _suite_of(task: Any) -> str:
+    kind = _task_kind(task)
+    return kind if kind != "mi" else "default"
 
 
 def check_options(options: dict[str, Any]) -> None:
@@ -145,15 +186,21 @@ def check_options(options: dict[str, Any]) -> None:
 def suite_tasks(suite: str = "default") -> list[str]:
     """Every task of a suite (:data:`SUITES`), in the suite's order: ``"default"``, the
     benchmark (:data:`neuralmi.tasks.BENCHMARK`) and then any task registered by the user
-    (sorted); ``"beyond-normal"``, benchmark-mi's 40 tasks in bmi's order.
+    (sorted); ``"beyond-normal"``, benchmark-mi's 40 tasks in bmi's order; ``"conditional"``
+    and ``"discrete"``, :func:`neuralmi.tasks.conditional_names` and
+    :func:`neuralmi.tasks.discrete_names`.
 
     Raises:
         BenchError: an unknown suite.
     """
-    from ..tasks import BENCHMARK, BEYOND_NORMAL, names
+    from ..tasks import BENCHMARK, BEYOND_NORMAL, conditional_names, discrete_names, names
 
     if suite == "beyond-normal":
         return list(BEYOND_NORMAL)
+    if suite == "conditional":
+        return conditional_names()
+    if suite == "discrete":
+        return discrete_names()
     if suite != "default":
         raise BenchError(f"--suite: unknown suite {suite!r}; known: {', '.join(SUITES)}")
     every = names()  # builds the benchmark
@@ -182,7 +229,11 @@ def resolve_tasks(pattern: str | None, suite: str = "default") -> list[str]:
         found = [n for n in pool if fnmatch.fnmatchcase(n, item)]
         if not found:
             elsewhere = [s for s in SUITES if s != suite and any(fnmatch.fnmatchcase(n, item) for n in suite_tasks(s))]
-            listing = "neuralmi.tasks.BEYOND_NORMAL" if suite == "beyond-normal" else "neuralmi.tasks.names()"
+            listing = {
+                "beyond-normal": "neuralmi.tasks.BEYOND_NORMAL",
+                "conditional": "neuralmi.tasks.conditional_names()",
+                "discrete": "neuralmi.tasks.discrete_names()",
+            }.get(suite, "neuralmi.tasks.names()")
             hint = (
                 f"; it is in the suite {elsewhere[0]!r} (add --suite {elsewhere[0]})"
                 if elsewhere
@@ -265,12 +316,22 @@ def _time_limit(seconds: float | None) -> Iterator[None]:
 
 
 def _estimate_ours(
-    method: str, x: np.ndarray, y: np.ndarray, seed: int, options: dict[str, Any]
+    method: str,
+    x: np.ndarray,
+    y: np.ndarray,
+    seed: int,
+    options: dict[str, Any],
+    z: np.ndarray | None = None,
+    discrete: str | None = None,
 ) -> tuple[float, float | None, list[str]]:
-    """(estimate, stderr, warnings) of one of our methods with its default settings."""
+    """(estimate, stderr, warnings) of one of our methods with its default settings; with ``z``
+    of the conditional suite's methods, with ``discrete`` of the discrete suite's."""
     from .. import nonparametric
     from ..estimators import estimate
 
+    if z is not None or discrete is not None:
+        result = _estimate_other(method, x, y, seed, options, z, discrete)
+        return result.mi, result.stderr, list(result.warnings)
     if method in NEURAL_METHODS:
         result = estimate(x, y, method=method, seed=seed, progress=False, **options)
         return result.mi, result.stderr, list(result.warnings)
@@ -284,8 +345,48 @@ def _estimate_ours(
     raise BenchError(f"unknown method {method!r}")
 
 
+def _estimate_other(
+    method: str,
+    x: np.ndarray,
+    y: np.ndarray,
+    seed: int,
+    options: dict[str, Any],
+    z: np.ndarray | None,
+    discrete: str | None,
+) -> Any:
+    """One of our methods of the conditional suite (``z``) or the discrete suite (``discrete``)."""
+    from ..estimators import estimate
+
+    neural = {"seed": seed, "progress": False, **options}
+    if z is not None:
+        calls: dict[str, Any] = {
+            "default": lambda: estimate(x, y, z=z, discrete="none", **neural),
+            "direct": lambda: estimate(x, y, z=z, discrete="none", strategy="direct", **neural),
+            "residualized": lambda: estimate(x, y, z=z, discrete="none", residualize=True, **neural),
+            "gaussian_cmi": lambda: estimate(x, y, z=z, discrete="none", method="gaussian"),
+            "ksg_cmi": lambda: estimate(x, y, z=z, discrete="none", method="ksg"),
+        }
+    else:
+        calls = {
+            # two discrete sides: the jackknifed plug-in, which takes no neural settings
+            "default": lambda: estimate(x, y, discrete=discrete, **(neural if discrete != "xy" else {})),
+            "mixed_ksg": lambda: estimate(x, y, discrete=discrete, method="mixed_ksg"),
+            "plugin": lambda: estimate(x, y, discrete=discrete, method="plugin", correction=None),
+        }
+    if method not in calls:
+        raise BenchError(f"unknown method {method!r}")
+    return calls[method]()
+
+
 def _run_ours(
-    method: str, x: np.ndarray, y: np.ndarray, seed: int, options: dict[str, Any], timeout: float | None
+    method: str,
+    x: np.ndarray,
+    y: np.ndarray,
+    seed: int,
+    options: dict[str, Any],
+    timeout: float | None,
+    z: np.ndarray | None = None,
+    discrete: str | None = None,
 ) -> dict[str, Any]:
     """Run one of our methods; a failure of the estimator is recorded, not raised."""
     import torch
@@ -297,7 +398,8 @@ def _run_ours(
         with warnings.catch_warnings(record=True) as seen:
             warnings.simplefilter("always")
             with _time_limit(timeout):
-                value, stderr, notes = _estimate_ours(method, x, y, seed, options)
+                extra = {k: v for k, v in (("z", z), ("discrete", discrete)) if v is not None}
+                value, stderr, notes = _estimate_ours(method, x, y, seed, options, **extra)
             out["seconds"] = time.perf_counter() - start
         caught = notes + [str(w.message) for w in seen]
         if math.isfinite(value):
@@ -360,8 +462,9 @@ def command(config: BenchConfig) -> str:
         parts += ["--suite", config.suite]
     if list(config.tasks) != suite_tasks(config.suite):
         parts += ["--tasks", ",".join(config.tasks)]
-    if config.methods != OUR_METHODS:
-        parts += ["--methods", ",".join(config.methods) or "none"]
+    neural, baselines = kind_methods(config.kind)
+    if config.methods != neural + baselines:
+        parts += ["--methods", ",".join(config.methods or ()) or "none"]
     if config.n != (10_000,):
         parts += ["--n", ",".join(map(str, config.n))]
     if config.seeds != 3:
@@ -372,10 +475,13 @@ def command(config: BenchConfig) -> str:
         parts += ["--timeout", "none" if config.timeout is None else f"{config.timeout:g}"]
     if config.peer_methods:
         parts.append("--peers")
-        if config.peer_methods != DEFAULT_PEERS:
+        if config.peer_methods != kind_peers(config.kind)[0]:
             parts += ["--peer-methods", ",".join(config.peer_methods)]
         if config.peer_seeds != config.seeds:
             parts += ["--peer-seeds", str(config.peer_seeds)]
+        default = default_peers_python(config.kind)
+        if config.peers_python is not None and (default is None or Path(config.peers_python).resolve() != default.resolve()):
+            parts += ["--peers-python", str(config.peers_python)]
     parts += ["--out", str(config.out)]
     return " ".join(shlex.quote(p) for p in parts)
 
@@ -396,6 +502,13 @@ def _check_config_file(config: BenchConfig, peers_ready: dict[str, Any] | None) 
             previous = json.loads(path.read_text(encoding="utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise BenchError(f"{path}: unreadable ({exc}); remove it or use another --out") from None
+        # the MI suites (default, beyond-normal) may share a folder; CMI or discrete cells may not
+        # join MI cells, nor each other (their truths are other quantities)
+        if previous.get("kind", "mi") != config.kind:
+            raise BenchError(
+                f"{config.out} holds results of the {previous.get('kind', 'mi')} kind of suite, this run is of the "
+                f"{config.kind} kind (--suite {config.suite}); use another --out"
+            )
         if "n" in previous:
             before = previous["n"] if isinstance(previous["n"], list) else [previous["n"]]
             if set(sizes) <= set(before):
@@ -414,6 +527,7 @@ def _check_config_file(config: BenchConfig, peers_ready: dict[str, Any] | None) 
     now = datetime.datetime.now().isoformat(timespec="seconds")
     record = {
         **pinned,
+        **({"kind": config.kind} if config.kind != "mi" else {}),
         "created": previous.get("created", now),
         "last_run": now,
         "command": command(config),
@@ -468,15 +582,27 @@ class _Progress:
             self.bar.close()
 
 
+def _family(task: Any) -> str:
+    """The row's family: the task's, except on the discrete suite, where it is the kind of
+    task: ``labels-1d`` / ``labels-multi`` (labels with one / several continuous features) or
+    ``two-discrete``."""
+    discrete = getattr(task, "discrete", None) if not hasattr(task, "cmi") else None
+    if discrete == "xy":
+        return "two-discrete"
+    if discrete == "y":
+        return "labels-1d" if task.dim_x == 1 else "labels-multi"
+    return str(task.family)
+
+
 def _make_row(task: Task, n: int, method: str, library: str, seed: int, out: dict[str, Any]) -> dict[str, Any]:
-    truth = float(task.mi)
+    truth = float(task.cmi if hasattr(task, "cmi") else task.mi)
     est = out.get("estimate")
     if est is not None and not math.isfinite(est):
         out = {**out, "estimate": None, "error": out.get("error") or f"non-finite estimate: {est!r}"}
         est = None
     return {
         "task": task.name,
-        "family": task.family,
+        "family": _family(task),
         "dim_x": task.dim_x,
         "dim_y": task.dim_y,
         "n": n,
@@ -511,7 +637,7 @@ def run_bench(config: BenchConfig) -> list[dict[str, Any]]:
         ready = None
         if config.peer_methods:
             assert config.peers_python is not None  # noqa: S101 - checked by BenchConfig
-            peers = PeersProcess(config.peers_python, config.out / "peers.log")
+            peers = PeersProcess(config.peers_python, config.out / "peers.log", hint=setup_hint(config.kind))
             ready = peers.start()
             known = ready.get("methods") or []
             unknown = [m for m in config.peer_methods if m not in known]
@@ -520,7 +646,7 @@ def run_bench(config: BenchConfig) -> list[dict[str, Any]]:
             missing = set(ready.get("missing") or [])
             absent = sorted({m.split(':')[0] for m in config.peer_methods} & missing)
             if absent:
-                raise BenchError(f"the peers' Python {config.peers_python} lacks {', '.join(absent)}; {_SETUP_HINT}")
+                raise BenchError(f"the peers' Python {config.peers_python} lacks {', '.join(absent)}; {setup_hint(config.kind)}")
         _check_config_file(config, ready)
 
         # the pending cells, per (n, task, seed): the smaller sizes first
@@ -529,16 +655,21 @@ def run_bench(config: BenchConfig) -> list[dict[str, Any]]:
         for n in config.n:
             for name in config.tasks:
                 task = get(name)
+                discrete = getattr(task, "discrete", None) if config.kind == "discrete" else None
                 for seed in range(config.seeds):
                     ours = [
                         m
-                        for m in config.methods
-                        if applicable(m, task.dim_x, task.dim_y) is None
+                        for m in config.methods or ()
+                        if applicable(m, task.dim_x, task.dim_y, discrete) is None
                         and not store.done((name, m, seed, n), config.retry_errors)
                     ]
                     theirs = []
                     if seed < (config.peer_seeds or config.seeds):
-                        theirs = [m for m in config.peer_methods if not store.done((name, m, seed, n), config.retry_errors)]
+                        theirs = [
+                            m
+                            for m in config.peer_methods
+                            if peer_applicable(m, discrete) is None and not store.done((name, m, seed, n), config.retry_errors)
+                        ]
                     if ours or theirs:
                         plan.append((n, task, seed, ours, theirs))
                         total += len(ours) + len(theirs)
@@ -549,10 +680,17 @@ def run_bench(config: BenchConfig) -> list[dict[str, Any]]:
         samples_dir = config.out / ".samples"
         try:
             for n, task, seed, ours, theirs in plan:
-                x, y = task.sample(n, seed=seed)
+                # one sample of (task, n, seed), seen by every method
+                sample = task.sample(n, seed=seed)
+                x, y = sample[0], sample[1]
+                extra: dict[str, Any] = {}
+                if config.kind == "conditional":
+                    extra["z"] = sample[2]
+                elif config.kind == "discrete":
+                    extra["discrete"] = task.discrete
                 for method in ours:
                     progress.start(f"{task.name} n{n} {method} s{seed}")
-                    out = _run_ours(method, x, y, seed, options, config.timeout)
+                    out = _run_ours(method, x, y, seed, options, config.timeout, **extra)
                     row = _make_row(task, n, method, "neuralmi", seed, out)
                     store.add(row)
                     progress.done(row)
@@ -560,7 +698,7 @@ def run_bench(config: BenchConfig) -> list[dict[str, Any]]:
                     assert peers is not None  # noqa: S101
                     samples_dir.mkdir(exist_ok=True)
                     path = samples_dir / f"{task.name}-n{n}-s{seed}.npz"
-                    np.savez(path, x=x, y=y)
+                    np.savez(path, x=x, y=y, **{k: np.asarray(v) for k, v in extra.items()})
                     try:
                         progress.start(f"{task.name} n{n} peers s{seed}")
                         for record in peers.run(path, seed, theirs, config.timeout):

@@ -20,7 +20,7 @@ from typing import Any, TextIO
 
 from .methods import BenchError
 
-__all__ = ["PeersProcess", "default_peers_python", "runner_path"]
+__all__ = ["PeersProcess", "default_peers_python", "runner_path", "setup_hint", "PEERS_VENV", "CMI_PEERS_INSTALL"]
 
 _PEERS_READY_TIMEOUT = 600.0  # seconds for the peers' process to import its libraries
 _PEERS_GRACE = 120.0  # seconds past --timeout before a silent peers process is killed
@@ -32,13 +32,30 @@ def runner_path() -> Path:
     return Path(os.fspath(importlib.resources.files(__package__) / "scripts" / "peers_runner.py"))
 
 
-def default_peers_python() -> Path | None:
-    """``.venv-peers/bin/python`` in the working directory, else in the neuralmi checkout."""
-    candidates = [Path(".venv-peers") / "bin" / "python", Path(__file__).resolve().parents[3] / ".venv-peers" / "bin" / "python"]
+#: the peers' environment looked for by default, per kind of suite: benchmark-mi and torch-mist
+#: pin numpy<2 and jax 0.4.30; npeet-plus, infomeasure and scikit-learn want a recent numpy
+PEERS_VENV: dict[str, str] = {"mi": ".venv-peers", "conditional": ".venv-cmi-peers", "discrete": ".venv-cmi-peers"}
+#: how the conditional and discrete suites' peers' environment is made
+CMI_PEERS_INSTALL = "python3.11 -m venv .venv-cmi-peers && .venv-cmi-peers/bin/pip install npeet-plus==0.2.0 infomeasure==0.6.3 scikit-learn"
+
+
+def default_peers_python(kind: str = "mi") -> Path | None:
+    """The peers' Python of a kind of suite (:data:`PEERS_VENV`: ``.venv-peers/bin/python``, or
+    ``.venv-cmi-peers/bin/python`` for the conditional and discrete suites) in the working
+    directory, else in the neuralmi checkout."""
+    venv = PEERS_VENV.get(kind, ".venv-peers")
+    candidates = [Path(venv) / "bin" / "python", Path(__file__).resolve().parents[3] / venv / "bin" / "python"]
     for c in candidates:
         if c.exists():
             return c
     return None
+
+
+def setup_hint(kind: str = "mi") -> str:
+    """How to make the peers' environment of a kind of suite (the end of a one-line error)."""
+    if kind in ("conditional", "discrete"):
+        return f"create it with `{CMI_PEERS_INSTALL}`, or pass --peers-python PATH to a Python that has npeet-plus, infomeasure and scikit-learn"
+    return _SETUP_HINT
 
 
 _SETUP_HINT = (
@@ -81,8 +98,9 @@ class PeersProcess:
         log: file that receives the process's stderr (what the libraries print).
     """
 
-    def __init__(self, python: Path, log: Path, runner: Path | None = None) -> None:
+    def __init__(self, python: Path, log: Path, runner: Path | None = None, hint: str = _SETUP_HINT) -> None:
         self.python = Path(python)
+        self.hint = hint
         self.log_path = log
         self.runner = runner or runner_path()
         self.proc: subprocess.Popen[bytes] | None = None
@@ -99,7 +117,7 @@ class PeersProcess:
         """
         self.close()
         if not self.python.exists():
-            raise BenchError(f"peers' Python not found: {self.python}; {_SETUP_HINT}")
+            raise BenchError(f"peers' Python not found: {self.python}; {self.hint}")
         self.log = self.log_path.open("a", encoding="utf-8")
         self.log.write(f"\n=== {datetime.datetime.now().isoformat(timespec='seconds')} {self.python} {self.runner} --serve\n")
         self.log.flush()
@@ -111,7 +129,7 @@ class PeersProcess:
                 stderr=self.log,
             )
         except OSError as exc:
-            raise BenchError(f"cannot start the peers' Python {self.python}: {exc}; {_SETUP_HINT}") from None
+            raise BenchError(f"cannot start the peers' Python {self.python}: {exc}; {self.hint}") from None
         assert self.proc.stdout is not None  # noqa: S101 - set by Popen above
         self.reader = _LineReader(self.proc.stdout.fileno())
         line = self.reader.readline(time.monotonic() + _PEERS_READY_TIMEOUT)
@@ -119,7 +137,7 @@ class PeersProcess:
         if message is None or message.get("event") != "ready":
             self.close()
             raise BenchError(
-                f"the peers' Python {self.python} did not start the runner (no 'ready' message; see {self.log_path}); {_SETUP_HINT}"
+                f"the peers' Python {self.python} did not start the runner (no 'ready' message; see {self.log_path}); {self.hint}"
             )
         self.ready = message
         return message

@@ -11,14 +11,24 @@ from typing import Any
 
 import numpy as np
 
-from .methods import BASELINE_METHODS, DEFAULT_PEERS, OUR_METHODS
+from .methods import (
+    BASELINE_METHODS,
+    CONDITIONAL_METHODS,
+    CONDITIONAL_PEERS,
+    DEFAULT_PEERS,
+    DISCRETE_METHODS,
+    DISCRETE_PEERS,
+    EXTRA_METHODS,
+    OUR_METHODS,
+)
 
 __all__ = ["plot", "summarize", "summary_by_n", "summary_stats"]
 
 
 def _method_order(rows: Sequence[dict[str, Any]]) -> list[str]:
     seen = list(dict.fromkeys(r["method"] for r in rows))
-    rank = {m: i for i, m in enumerate(OUR_METHODS + DEFAULT_PEERS)}
+    known = OUR_METHODS + DEFAULT_PEERS + CONDITIONAL_METHODS + EXTRA_METHODS["conditional"] + DISCRETE_METHODS
+    rank = {m: i for i, m in enumerate(dict.fromkeys(known + CONDITIONAL_PEERS + DISCRETE_PEERS))}
     return sorted(seen, key=lambda m: (rank.get(m, len(rank)), m))
 
 
@@ -99,8 +109,11 @@ def summary_by_n(rows: Sequence[dict[str, Any]]) -> dict[int, dict[str, Any]]:
     return {n: summary_stats(by_n[n]) for n in sorted(by_n)}
 
 
-def summarize(rows: Sequence[dict[str, Any]], title: str | None = None) -> str:
+def summarize(rows: Sequence[dict[str, Any]], title: str | None = None, kind: str = "mi") -> str:
     """Markdown tables: per method (overall) and per task family; see :func:`summary_stats`.
+    For the conditional and discrete suites (``kind``), also every task's estimate per method
+    (:func:`per_task_table`) and, for tasks whose truth is 0, how often each method's interval
+    contains 0 (:func:`zero_coverage`).
 
     With several sample sizes: first the mean absolute error and the median seconds of every
     method at every n (:func:`summary_by_n`), then those tables for each n in turn.
@@ -109,7 +122,7 @@ def summarize(rows: Sequence[dict[str, Any]], title: str | None = None) -> str:
         return "no results yet\n"
     ns = sorted({int(r["n"]) for r in rows})
     if len(ns) == 1:
-        return _summarize_one(rows, title)
+        return _summarize_one(rows, title, kind)
     per_n = summary_by_n(rows)
     seeds = sorted({r["seed"] for r in rows})
     tasks = sorted({r["task"] for r in rows})
@@ -165,12 +178,41 @@ def summarize(rows: Sequence[dict[str, Any]], title: str | None = None) -> str:
             cells.append("-" if st is None else _fmt(st["median_seconds"], ".2f"))
         lines.append(f"| {m} | " + " | ".join(cells) + " |")
     for n in ns:
-        part = _summarize_one([r for r in rows if int(r["n"]) == n], None)
+        part = _summarize_one([r for r in rows if int(r["n"]) == n], None, kind)
         lines += ["", f"## n = {n:,}", "", part.rstrip("\n")]
     return "\n".join(lines) + "\n"
 
 
-def _summarize_one(rows: Sequence[dict[str, Any]], title: str | None) -> str:
+def zero_coverage(rows: Sequence[dict[str, Any]], level_z: float = 1.959963984540054) -> dict[str, tuple[int, int]]:
+    """Per method, over the cells of tasks whose truth is 0 (the conditional suite's chains,
+    CMI = 0) that have an estimate and a standard error: ``(inside, cells)``, where inside
+    counts the 95 % intervals ``estimate ± 1.96 stderr`` (clipped at 0, as
+    :meth:`neuralmi.MIResult.ci`) that contain 0, i.e. ``estimate − 1.96 stderr <= 0``."""
+    out: dict[str, tuple[int, int]] = {}
+    for m in _method_order(rows):
+        cells = [r for r in rows if r["method"] == m and r["truth"] == 0 and r["estimate"] is not None and r["stderr"] is not None]
+        if cells:
+            inside = sum(1 for r in cells if r["estimate"] - level_z * r["stderr"] <= 0.0)
+            out[m] = (inside, len(cells))
+    return out
+
+
+def per_task_table(rows: Sequence[dict[str, Any]]) -> list[str]:
+    """Markdown lines: every task (in the rows' order) with its truth and each method's
+    estimate averaged over seeds ('-': no estimate)."""
+    methods = _method_order(rows)
+    lines = ["| task | truth | " + " | ".join(methods) + " |", "|---|---:|" + "---:|" * len(methods)]
+    for task in dict.fromkeys(r["task"] for r in rows):
+        tr = [r for r in rows if r["task"] == task]
+        cells = []
+        for m in methods:
+            vals = [r["estimate"] for r in tr if r["method"] == m and r["estimate"] is not None]
+            cells.append(_fmt(float(np.mean(vals))) if vals else "-")
+        lines.append(f"| {task} | {tr[0]['truth']:.3f} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _summarize_one(rows: Sequence[dict[str, Any]], title: str | None, kind: str = "mi") -> str:
     s = summary_stats(rows)
     methods = s["methods"]
     order = sorted(methods, key=lambda m: (methods[m]["mae"] is None, methods[m]["mae"] or 0.0))
@@ -210,14 +252,32 @@ def _summarize_one(rows: Sequence[dict[str, Any]], title: str | None) -> str:
             fstats = methods[m]["families"]
             cells = [_fmt(fstats[f][key], spec) if f in fstats else "-" for f in fams]
             lines.append(f"| {m} | " + " | ".join(cells) + " |")
+    if kind != "mi":
+        zero = zero_coverage(rows)
+        if zero:
+            what = "chains (CMI = 0)" if kind == "conditional" else "tasks with MI = 0"
+            lines += ["", f"{what}: how often the 95 % interval (estimate ± 1.96 stderr) contains 0, per method with a standard error:", ""]
+            lines += [f"- {m}: {inside} of {cells} ({100.0 * inside / cells:.0f} %)" for m, (inside, cells) in zero.items()]
+        lines += ["", "Per task: the truth and each method's estimate, mean over seeds (nats):", ""]
+        lines += per_task_table(rows)
     return "\n".join(lines) + "\n"
 
 
-_LIBRARY_COLORS = {"neuralmi": "tab:blue", "bmi": "tab:orange", "torch_mist": "tab:red"}
+_LIBRARY_COLORS = {
+    "neuralmi": "tab:blue",
+    "bmi": "tab:orange",
+    "torch_mist": "tab:red",
+    "npeet_plus": "tab:orange",
+    "infomeasure": "tab:red",
+    "sklearn": "tab:purple",
+}
+#: the library-default estimate, drawn as a black star: "mine" on the MI suites, "default" on the
+#: conditional and discrete suites
+_DEFAULTS = ("mine", "default")
 
 
 def _color(method: str, library: str) -> str:
-    if library == "neuralmi" and method in BASELINE_METHODS:
+    if library == "neuralmi" and method in BASELINE_METHODS + CONDITIONAL_METHODS[1:] + DISCRETE_METHODS[1:]:
         return "tab:green"
     return _LIBRARY_COLORS.get(library, "tab:gray")
 
@@ -264,7 +324,7 @@ def plot(rows: Sequence[dict[str, Any]], path: str | Path, tasks_path: str | Pat
                 continue
             est = float(np.mean(vals))
             clipped = float(np.clip(est, lo, hi))
-            default = m == "mine"
+            default = m in _DEFAULTS
             ax1.scatter(
                 truths[task],
                 clipped,
@@ -281,12 +341,13 @@ def plot(rows: Sequence[dict[str, Any]], path: str | Path, tasks_path: str | Pat
     ax1.set_ylim(lo, hi)
     ax1.set_title("estimate vs truth (one point per task and method; clipped: triangles)")
     handles = [
-        Line2D([], [], marker="*", color="black", ls="", markersize=10, label="neuralmi mine (default)"),
+        Line2D([], [], marker="*", color="black", ls="", markersize=10,
+               label="neuralmi mine (default)" if "mine" in methods else "neuralmi default"),
         Line2D([], [], marker="o", color="tab:blue", ls="", label="neuralmi neural"),
         Line2D([], [], marker="o", color="tab:green", ls="", label="neuralmi baselines"),
-        Line2D([], [], marker="o", color="tab:orange", ls="", label="bmi"),
-        Line2D([], [], marker="o", color="tab:red", ls="", label="torch_mist"),
     ]
+    for lib in dict.fromkeys(library[m] for m in methods if library[m] != "neuralmi"):
+        handles.append(Line2D([], [], marker="o", color=_LIBRARY_COLORS.get(lib, "tab:gray"), ls="", label=lib))
     ax1.legend(handles=handles, loc="upper left", fontsize=8)
     # right: error vs time per method, labels nudged apart (greedy, in log-log units)
     points = []
@@ -295,8 +356,9 @@ def plot(rows: Sequence[dict[str, Any]], path: str | Path, tasks_path: str | Pat
         if st["mae"] is None or st["median_seconds"] is None or st["mae"] <= 0:
             continue
         t = max(st["median_seconds"], 1e-3)
-        ax2.scatter(t, st["mae"], s=70 if m == "mine" else 35, color="black" if m == "mine" else _color(m, library[m]),
-                    marker="*" if m == "mine" else "o", zorder=4 if m == "mine" else 3)
+        star = m in _DEFAULTS
+        ax2.scatter(t, st["mae"], s=70 if star else 35, color="black" if star else _color(m, library[m]),
+                    marker="*" if star else "o", zorder=4 if star else 3)
         note = f" ({st['failed']} failed)" if st["failed"] else ""
         points.append((math.log10(t), math.log10(st["mae"]), t, st["mae"], m + note))
     if points:
@@ -313,6 +375,9 @@ def plot(rows: Sequence[dict[str, Any]], path: str | Path, tasks_path: str | Pat
             note.set_in_layout(False)
     ax2.set_xscale("log")
     ax2.set_yscale("log")
+    if points:  # explicit limits: equal errors (peers that agree exactly) leave log autoscaling nothing to span
+        low = min(min(p[3] for p in points), min(10**y for _, y in placed))
+        ax2.set_ylim(low / 1.5, max(p[3] for p in points) * 1.5)
     ax2.set_xlabel("median seconds per estimate (log)")
     ax2.set_ylabel("mean absolute error, nats (log)")
     ax2.set_title("error vs time per method")
@@ -339,7 +404,7 @@ def _plot_sizes(rows: Sequence[dict[str, Any]], path: str | Path, methods: list[
         pts = [(n, st) for n, st in pts if st["mae"] is not None and st["mae"] > 0]
         if not pts:
             continue
-        default = m == "mine"
+        default = m in _DEFAULTS
         # one colour per method here (the lines tell the methods apart); the default in black
         style = {"color": "black" if default else f"C{i % 10}", "marker": "*" if default else "o",
                  "lw": 2.0 if default else 1.2, "markersize": 9 if default else 5,
@@ -403,7 +468,7 @@ def _plot_tasks(
                 ax.scatter(left, y, marker="x", color="gray", s=12)
                 continue
             e = float(np.clip(r["estimate"], left, right))
-            ax.scatter(e, y, s=10, color="black" if r["method"] == "mine" else _color(r["method"], library[r["method"]]),
+            ax.scatter(e, y, s=10, color="black" if r["method"] in _DEFAULTS else _color(r["method"], library[r["method"]]),
                        marker="o" if e == r["estimate"] else (">" if e == right else "<"), alpha=0.8, linewidths=0)
         ax.axvline(truth, color="black", lw=0.8)
         ax.set_xlim(left - 0.02 * span, right + 0.02 * span)

@@ -1,5 +1,6 @@
 #!/usr/bin/env python
-"""Run the peer MI libraries (benchmark-mi, torch-mist) with their default settings.
+"""Run the peer MI libraries (benchmark-mi, torch-mist; for conditional and discrete MI
+npeet-plus, infomeasure, scikit-learn) with their default settings.
 
 This script is deliberately standalone: it imports nothing from neuralmi and is run *by file
 path* under the peers' own virtualenv (``benchmarks/setup_peers.sh``), because the peers pin
@@ -12,8 +13,10 @@ of neuralmi imports it. ``benchmarks/peers.py`` is a thin wrapper around it. One
     .venv-peers/bin/python src/neuralmi/bench/scripts/peers_runner.py --list
 
 The ``.npz`` file holds ``x`` with shape ``(n, dx)`` and ``y`` with shape ``(n, dy)``
-(1-D arrays are read as one column). Every selected estimator is run on the same samples
-with the library's out-of-the-box settings:
+(1-D arrays are read as one column), and optionally ``z`` ``(n, dz)`` (conditional MI, for
+the ``cmi`` methods) or ``discrete`` (``"y"``: ``y`` holds integer label codes; ``"xy"``: both
+do; for the discrete methods). Every selected estimator is run on the same samples with the
+library's out-of-the-box settings:
 
 * ``bmi:*``: ``bmi.estimators.<Class>(seed=seed).estimate(x, y)`` (neural estimators:
   10,000 max steps, batch 256, 50/50 train/test split, MLP (16, 8), lr 0.1, early stopping;
@@ -23,6 +26,19 @@ with the library's out-of-the-box settings:
   (5,000 max iterations, batch 128, hidden_dims [128], 10 % validation split with early
   stopping, MI evaluated on all samples), after seeding ``torch``, ``numpy`` and
   ``random`` with ``seed``. Inputs are passed as float32 tensors (the models are float32).
+* conditional MI I(X; Y | Z) (``z`` in the file): ``npeet_plus:cmi`` is
+  ``npeet_plus.mi(x, y, z=z, k=3, base=e)`` (Frenzel-Pompe KSG), ``infomeasure:cmi_ksg`` is
+  ``infomeasure.cmi(x, y, cond=z, approach="ksg")`` (its default k = 4).
+* a discrete side (``discrete`` in the file), each library's estimator for labels with
+  continuous features (``"y"``) / for two discrete sides (``"xy"``; several columns form one
+  joint label): ``npeet_plus:micd+midd`` is ``micd(x, y, k=3)`` / ``midd``;
+  ``infomeasure:ksg+miller_madow`` is ``mi(x, y, approach="ksg")`` on the label codes (it has no
+  mixed estimator) / ``mi(approach="miller_madow")``; ``sklearn:mutual_info_classif`` is the
+  largest per-feature value of ``mutual_info_classif(x, labels)`` (each a lower bound on
+  I(X; Y) by data processing; ``discrete_features=True`` for two discrete sides);
+  ``sklearn:mutual_info_regression`` (labels only) the largest of
+  ``mutual_info_regression(labels, x_j, discrete_features=True)`` over the features ``x_j``.
+  ``numpy.random`` and ``random`` are seeded with ``seed`` first (npeet adds noise with them).
 
 The output JSON is a list of records::
 
@@ -56,7 +72,8 @@ stdout; everything else the libraries print (Python or C level) goes to stderr.
    gets one record per method with the reason in ``error``, then ``done``.
 4. The runner exits when stdin is closed.
 
-Library use: ``run_peers(x, y, methods=None, seed=0, timeout=None) -> list[dict]``.
+Library use: ``run_peers(x, y, methods=None, seed=0, timeout=None, z=None, discrete=None)
+-> list[dict]``.
 """
 
 from __future__ import annotations
@@ -91,6 +108,7 @@ import numpy as np  # noqa: E402
 __all__ = [
     "METHODS",
     "PeerMethod",
+    "Sample",
     "PROTOCOL",
     "main",
     "resolve_methods",
@@ -103,9 +121,20 @@ __all__ = [
 #: version of the serve-mode protocol (see the module docstring)
 PROTOCOL = 1
 
-# A runner gets (x, y, seed) and returns a zero-argument callable; the returned callable is
+@dataclass(frozen=True)
+class Sample:
+    """The samples of one job: ``x`` ``(n, dx)``, ``y`` ``(n, dy)``, and ``z`` ``(n, dz)`` for
+    conditional MI or ``discrete`` (``"y"``, ``"xy"``) for a discrete side."""
+
+    x: np.ndarray
+    y: np.ndarray
+    z: np.ndarray | None = None
+    discrete: str | None = None
+
+
+# A runner gets (sample, seed) and returns a zero-argument callable; the returned callable is
 # the only thing that is timed. Runners do their (slow) imports before returning it.
-Runner = Callable[[np.ndarray, np.ndarray, int], Callable[[], float]]
+Runner = Callable[[Sample, int], Callable[[], float]]
 
 
 @dataclass(frozen=True)
@@ -114,15 +143,19 @@ class PeerMethod:
 
     Attributes:
         name: ``"<library>:<method>"``, e.g. ``"bmi:ksg"``.
-        library: ``"bmi"`` or ``"torch_mist"``.
+        library: the import name: ``"bmi"``, ``"torch_mist"``, ``"npeet_plus"``,
+            ``"infomeasure"`` or ``"sklearn"``.
         description: what is called, in one line.
         runner: builds the timed call, see ``Runner``.
+        kind: what it estimates: ``"mi"`` I(X; Y), ``"conditional"`` I(X; Y | Z) (needs ``z``)
+            or ``"discrete"`` I(X; Y) with a discrete side (needs ``discrete``).
     """
 
     name: str
     library: str
     description: str
     runner: Runner
+    kind: str = "mi"
 
 
 # ---------------------------------------------------------------------------------------
@@ -143,8 +176,10 @@ _BMI_CLASSES: dict[str, tuple[str, bool]] = {
 
 
 def _bmi_runner(class_name: str, neural: bool) -> Runner:
-    def runner(x: np.ndarray, y: np.ndarray, seed: int) -> Callable[[], float]:
+    def runner(sample: Sample, seed: int) -> Callable[[], float]:
         import bmi.estimators  # noqa: PLC0415  (heavy import, kept out of module import)
+
+        x, y = sample.x, sample.y
 
         cls = getattr(bmi.estimators, class_name)
 
@@ -186,12 +221,12 @@ _TORCH_MIST_ESTIMATORS: dict[str, str] = {
 
 
 def _torch_mist_runner(estimator_name: str) -> Runner:
-    def runner(x: np.ndarray, y: np.ndarray, seed: int) -> Callable[[], float]:
+    def runner(sample: Sample, seed: int) -> Callable[[], float]:
         import torch  # noqa: PLC0415
         from torch_mist import estimate_mi  # noqa: PLC0415
 
-        xt = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
-        yt = torch.from_numpy(np.ascontiguousarray(y, dtype=np.float32))
+        xt = torch.from_numpy(np.ascontiguousarray(sample.x, dtype=np.float32))
+        yt = torch.from_numpy(np.ascontiguousarray(sample.y, dtype=np.float32))
 
         def call() -> float:
             torch.manual_seed(seed)
@@ -207,6 +242,107 @@ def _torch_mist_runner(estimator_name: str) -> Runner:
         return call
 
     return runner
+
+
+# ---------------------------------------------------------------------------------------
+# conditional MI and a discrete side: npeet-plus, infomeasure, scikit-learn
+# ---------------------------------------------------------------------------------------
+
+
+def _codes(a: np.ndarray) -> np.ndarray:
+    """Integer codes ``(n,)`` of the rows of a discrete side (several columns: one joint label)."""
+    return np.unique(a, axis=0, return_inverse=True)[1].reshape(-1).astype(np.int64)
+
+
+def _seeded(seed: int, fn: Callable[[], Any]) -> Callable[[], float]:
+    def call() -> float:
+        np.random.seed(seed)
+        random.seed(seed)
+        return float(fn())
+
+    return call
+
+
+def _npeet_cmi(sample: Sample, seed: int) -> Callable[[], float]:
+    import npeet_plus  # noqa: PLC0415
+
+    return _seeded(seed, lambda: npeet_plus.mi(sample.x, sample.y, z=sample.z, k=3, base=np.e))
+
+
+def _infomeasure_cmi(sample: Sample, seed: int) -> Callable[[], float]:
+    import infomeasure  # noqa: PLC0415
+
+    return _seeded(seed, lambda: infomeasure.cmi(sample.x, sample.y, cond=sample.z, approach="ksg"))
+
+
+def _npeet_discrete(sample: Sample, seed: int) -> Callable[[], float]:
+    import npeet_plus  # noqa: PLC0415
+
+    if sample.discrete == "xy":
+        cx, cy = _codes(sample.x), _codes(sample.y)
+        return _seeded(seed, lambda: npeet_plus.midd(cx, cy, base=np.e))
+    return _seeded(seed, lambda: npeet_plus.micd(sample.x, sample.y, k=3, base=np.e, warning=False))
+
+
+def _infomeasure_discrete(sample: Sample, seed: int) -> Callable[[], float]:
+    import infomeasure  # noqa: PLC0415
+
+    if sample.discrete == "xy":
+        cx, cy = _codes(sample.x), _codes(sample.y)
+        return _seeded(seed, lambda: infomeasure.mi(cx, cy, approach="miller_madow"))
+    codes = _codes(sample.y).astype(np.float64)
+    return _seeded(seed, lambda: infomeasure.mi(sample.x, codes, approach="ksg"))
+
+
+def _sklearn_classif(sample: Sample, seed: int) -> Callable[[], float]:
+    from sklearn.feature_selection import mutual_info_classif  # noqa: PLC0415
+
+    labels = _codes(sample.y)
+    if sample.discrete == "xy":
+        cx = _codes(sample.x)[:, None]
+        return _seeded(seed, lambda: mutual_info_classif(cx, labels, discrete_features=True, random_state=seed).max())
+    return _seeded(seed, lambda: mutual_info_classif(sample.x, labels, discrete_features=False, random_state=seed).max())
+
+
+def _sklearn_regression(sample: Sample, seed: int) -> Callable[[], float]:
+    from sklearn.feature_selection import mutual_info_regression  # noqa: PLC0415
+
+    if sample.discrete != "y":
+        raise ValueError("mutual_info_regression needs a continuous target: labels with continuous features only")
+    labels = _codes(sample.y)[:, None]
+
+    def best() -> float:
+        return max(
+            float(mutual_info_regression(labels, sample.x[:, j], discrete_features=True, random_state=seed)[0])
+            for j in range(sample.x.shape[1])
+        )
+
+    return _seeded(seed, best)
+
+
+_OTHER_PEERS: tuple[tuple[str, str, str, Runner], ...] = (
+    ("npeet_plus:cmi", "conditional", "npeet_plus.mi(x, y, z=z, k=3): Frenzel-Pompe KSG CMI", _npeet_cmi),
+    ("infomeasure:cmi_ksg", "conditional", "infomeasure.cmi(x, y, cond=z, approach='ksg'), k=4", _infomeasure_cmi),
+    ("npeet_plus:micd+midd", "discrete", "npeet_plus.micd(x, y, k=3) for labels / midd for two discrete sides", _npeet_discrete),
+    (
+        "infomeasure:ksg+miller_madow",
+        "discrete",
+        "infomeasure.mi(approach='ksg') on the label codes / 'miller_madow' for two discrete sides",
+        _infomeasure_discrete,
+    ),
+    (
+        "sklearn:mutual_info_classif",
+        "discrete",
+        "max over features of sklearn mutual_info_classif (discrete_features=True for two discrete sides)",
+        _sklearn_classif,
+    ),
+    (
+        "sklearn:mutual_info_regression",
+        "discrete",
+        "max over features x_j of sklearn mutual_info_regression(labels, x_j, discrete_features=True); labels only",
+        _sklearn_regression,
+    ),
+)
 
 
 def _build_registry() -> dict[str, PeerMethod]:
@@ -227,6 +363,8 @@ def _build_registry() -> dict[str, PeerMethod]:
             description=f"torch_mist.estimate_mi(estimator={method!r}) defaults: {text}",
             runner=_torch_mist_runner(method),
         )
+    for name, kind, description, runner in _OTHER_PEERS:
+        registry[name] = PeerMethod(name=name, library=name.split(":")[0], description=description, runner=runner, kind=kind)
     return registry
 
 
@@ -275,7 +413,7 @@ def resolve_methods(methods: Sequence[str] | str | None) -> list[str]:
 
     Args:
         methods: None or "all" (every method), or names / comma-separated names; a bare
-            library name (``"bmi"``, ``"torch_mist"``) selects all of that library's methods.
+            library name (``"bmi"``, ``"torch_mist"``, ...) selects all of that library's methods.
 
     Returns:
         Registry names in the order given (duplicates removed).
@@ -301,7 +439,7 @@ def resolve_methods(methods: Sequence[str] | str | None) -> list[str]:
         else:
             raise ValueError(
                 f"methods: unknown method {item!r}; known: {', '.join(METHODS)} "
-                "(or 'all', 'bmi', 'torch_mist')"
+                f"(or 'all', {', '.join(repr(lib) for lib in dict.fromkeys(m.library for m in METHODS.values()))})"
             )
         out.extend(n for n in chosen if n not in out)
     return out
@@ -318,8 +456,26 @@ def _as_2d(name: str, a: np.ndarray) -> np.ndarray:
     return arr
 
 
+def _check_kind(spec: PeerMethod, sample: Sample) -> None:
+    """A ValueError unless the sample holds what the method estimates."""
+    if spec.kind == "conditional" and sample.z is None:
+        raise ValueError(f"{spec.name} estimates I(X;Y|Z): the samples need z")
+    if spec.kind == "discrete" and sample.discrete not in ("y", "xy"):
+        raise ValueError(f"{spec.name} needs a discrete side: discrete 'y' or 'xy', got {sample.discrete!r}")
+    if spec.kind != "conditional" and sample.z is not None:
+        raise ValueError(f"{spec.name} estimates I(X;Y), not I(X;Y|Z)")
+    if spec.kind == "mi" and sample.discrete is not None:
+        raise ValueError(f"{spec.name} is for continuous samples, not a discrete side")
+
+
 def run_one(
-    method: str, x: np.ndarray, y: np.ndarray, seed: int = 0, timeout: float | None = None
+    method: str,
+    x: np.ndarray,
+    y: np.ndarray,
+    seed: int = 0,
+    timeout: float | None = None,
+    z: np.ndarray | None = None,
+    discrete: str | None = None,
 ) -> dict[str, Any]:
     """Run one peer method; never raises for a failure of the peer itself.
 
@@ -328,6 +484,8 @@ def run_one(
         x: shape (n, dx). y: shape (n, dy).
         seed: seed handed to the library.
         timeout: seconds after which the call is interrupted (None: no limit).
+        z: shape (n, dz), for the conditional methods.
+        discrete: ``"y"`` or ``"xy"``, for the discrete methods.
 
     Returns:
         ``{"library", "method", "estimate" (nats or None), "seconds", "error" (str or None)}``.
@@ -345,7 +503,9 @@ def run_one(
     # recorded rather than propagated (the whole point of this harness).
     try:
         with contextlib.redirect_stdout(sys.stderr):
-            call = spec.runner(x, y, seed)
+            sample = Sample(x, y, z, discrete)
+            _check_kind(spec, sample)
+            call = spec.runner(sample, seed)
             start = time.perf_counter()
             with _time_limit(timeout):
                 value = call()
@@ -368,6 +528,8 @@ def run_peers(
     seed: int = 0,
     timeout: float | None = None,
     progress: bool = False,
+    z: np.ndarray | None = None,
+    discrete: str | None = None,
 ) -> list[dict[str, Any]]:
     """Run the selected peer estimators on the same samples.
 
@@ -378,6 +540,8 @@ def run_peers(
         seed: seed handed to each library that takes one.
         timeout: per-method limit in seconds (None: no limit).
         progress: print one line per method to stderr.
+        z: shape (n, dz), for the conditional methods.
+        discrete: ``"y"`` or ``"xy"``, for the discrete methods.
 
     Returns:
         One record per method, see ``run_one``; ``estimate`` in nats.
@@ -389,12 +553,16 @@ def run_peers(
     y = _as_2d("y", y)
     if len(x) != len(y):
         raise ValueError(f"x and y: different numbers of samples ({len(x)} vs {len(y)})")
+    if z is not None:
+        z = _as_2d("z", z)
+        if len(z) != len(x):
+            raise ValueError(f"x and z: different numbers of samples ({len(x)} vs {len(z)})")
     names = resolve_methods(methods)
     records = []
     for name in names:
         if progress:
             print(f"[peers] {name} ...", file=sys.stderr, flush=True)
-        record = run_one(name, x, y, seed=seed, timeout=timeout)
+        record = run_one(name, x, y, seed=seed, timeout=timeout, z=z, discrete=discrete)
         if progress:
             est = record["estimate"]
             shown = "null" if est is None else f"{est:.4f}"
@@ -411,7 +579,7 @@ def run_peers(
 def versions() -> dict[str, str | None]:
     """Versions of Python, numpy and the peer libraries (None: not installed); imports nothing."""
     out: dict[str, str | None] = {"python": platform.python_version(), "numpy": np.__version__}
-    for dist in ("benchmark-mi", "torch-mist", "torch", "jax"):
+    for dist in ("benchmark-mi", "torch-mist", "torch", "jax", "npeet-plus", "infomeasure", "scikit-learn"):
         try:
             out[dist] = importlib.metadata.version(dist)
         except importlib.metadata.PackageNotFoundError:
@@ -424,14 +592,18 @@ def missing_libraries() -> list[str]:
     return sorted({m.library for m in METHODS.values() if importlib.util.find_spec(m.library) is None})
 
 
-def _load_samples(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
+def _load_samples(path: str | Path) -> Sample:
     with np.load(path) as data:
         if "x" not in data or "y" not in data:
             raise ValueError(f"{path}: needs arrays 'x' and 'y', has {data.files}")
         x, y = _as_2d("x", data["x"]), _as_2d("y", data["y"])
-    if len(x) != len(y):
-        raise ValueError(f"x and y: different numbers of samples ({len(x)} vs {len(y)})")
-    return x, y
+        z = _as_2d("z", data["z"]) if "z" in data else None
+        discrete = str(data["discrete"]) if "discrete" in data else None
+    if len(x) != len(y) or (z is not None and len(z) != len(x)):
+        raise ValueError(f"x, y (and z): different numbers of samples ({len(x)} vs {len(y)})")
+    if discrete not in (None, "y", "xy"):
+        raise ValueError(f"{path}: discrete must be 'y' or 'xy', got {discrete!r}")
+    return Sample(x, y, z, discrete)
 
 
 def _job_records(job: Any, emit: Callable[[dict[str, Any]], None]) -> None:
@@ -453,7 +625,7 @@ def _job_records(job: Any, emit: Callable[[dict[str, Any]], None]) -> None:
         unknown = [m for m in names if m not in METHODS]
         if unknown:
             raise ValueError(f"unknown peer method(s) {', '.join(unknown)}")
-        x, y = _load_samples(job["samples"])
+        sample = _load_samples(job["samples"])
     except (KeyError, OSError, ValueError) as exc:
         reason = f"bad job: {type(exc).__name__}: {exc}"[:2000]
         for name in names:
@@ -465,7 +637,7 @@ def _job_records(job: Any, emit: Callable[[dict[str, Any]], None]) -> None:
         return
     for name in names:
         emit({"event": "start", "id": job_id, "method": name})
-        record = run_one(name, x, y, seed=seed, timeout=timeout)
+        record = run_one(name, sample.x, sample.y, seed=seed, timeout=timeout, z=sample.z, discrete=sample.discrete)
         emit({"event": "record", "id": job_id, **record})
     emit({"event": "done", "id": job_id})
 
@@ -506,7 +678,7 @@ def serve(stdin: IO[str] | None = None, channel: IO[str] | None = None) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--samples", type=Path, help=".npz with arrays x (n,dx) and y (n,dy)")
+    parser.add_argument("--samples", type=Path, help=".npz with arrays x (n,dx) and y (n,dy) (and z, or discrete)")
     parser.add_argument("--out", type=Path, help="output JSON file")
     parser.add_argument(
         "--methods",
@@ -531,10 +703,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--samples and --out are required (or use --list)")
     try:
         methods = resolve_methods(args.methods)
-        x, y = _load_samples(args.samples)
+        sample = _load_samples(args.samples)
     except (OSError, ValueError) as exc:
         parser.error(str(exc))
-    records = run_peers(x, y, methods, seed=args.seed, timeout=args.timeout, progress=True)
+    records = run_peers(sample.x, sample.y, methods, seed=args.seed, timeout=args.timeout, progress=True,
+                        z=sample.z, discrete=sample.discrete)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(records, indent=2) + "\n")
     return 0
