@@ -375,3 +375,15 @@ def test_command_line_folds(tmp_path, capsys: pytest.CaptureFixture[str]) -> Non
     assert "folds must be None" in capsys.readouterr().err
     assert cli.main([*base, "--folds", "3", "--method", "ksg"]) == 2
     assert "--folds" in capsys.readouterr().err
+
+
+def test_selection_idle_patience_before_a_first_improvement() -> None:
+    sel = ensemble.CrossSelection([{"": 0.0}] * 3, patience=3, min_delta=[0.01] * 3, idle_patience=1)
+    # critics 1 and 2 see critic 0's rise (their criterion is the others' mean); critic 0 sees none
+    sel.update(1, [{"": 1.0}, {"": 0.0}, {"": 0.0}])
+    assert sel.frozen == [True, False, False] and sel.stop_steps[0] == 1
+    for step in (2, 3):
+        sel.update(step, [None, {"": 0.0}, {"": 0.0}])
+    assert sel.frozen == [True, False, False]
+    sel.update(4, [None, {"": 0.0}, {"": 0.0}])
+    assert sel.frozen == [True, True, True] and sel.stop_steps == [1, 4, 4]

@@ -275,3 +275,44 @@ def test_estimator_evaluates_on_callers_threads_when_the_work_is_large(monkeypat
         torch.set_num_threads(before)
     # 300 rows: 45-row folds x 17 reads through the default critic is small work: one thread
     assert seen["evaluate"] == {1}
+
+
+# ------------------------------------------------------------------ patience before a first improvement
+
+
+def test_a_fold_that_never_improves_stops_after_idle_patience() -> None:
+    flat = [0.0] * 11
+    once = [0.0, 1.0] + [1.0] * 9  # improves at step 1, then nothing
+    run = _run(Scripted([flat, once]), patience=4, idle_patience=2)
+    # the flat fold: 2 evaluations without a first improvement; the other: 4 after its last one
+    assert run.stop_steps == [2, 5] and run.best_steps == [0, 1] and run.steps == 5
+    run = _run(Scripted([flat, once]), patience=4, idle_patience=None)
+    assert run.stop_steps == [4, 5]
+    # never longer than patience
+    run = _run(Scripted([flat, once]), patience=2, idle_patience=5)
+    assert run.stop_steps == [2, 3]
+
+
+def test_an_improvement_below_min_delta_is_not_a_first_improvement() -> None:
+    # the first evaluation's stderr is 0 here, so min_delta is 1e-3: +5e-4 is noise
+    tiny = [0.0, 5e-4, 5e-4, 5e-4, 5e-4, 5e-4, 5e-4]
+    run = _run(Scripted([tiny, tiny]), patience=4, idle_patience=2)
+    assert run.stop_steps == [2, 2] and run.best_steps == [1, 1]
+
+
+@pytest.mark.parametrize("bad", [0, -2, 1.5, True])
+def test_idle_patience_validated(bad) -> None:
+    with pytest.raises(ValueError, match="idle_patience"):
+        TrainConfig(idle_patience=bad)
+    with pytest.raises(ValueError, match="idle_patience"):
+        neuralmi.EstimatorConfig(idle_patience=bad)
+
+
+def test_estimate_stops_early_on_an_exact_baseline() -> None:
+    """Gaussian pair: the closed-form baseline is exact, nothing is learned and both folds stop
+    after idle_patience evaluations (300 steps), not patience (400)."""
+    x, y = neuralmi.tasks.CorrelatedGaussian(dim=2, rho=0.5).sample(3000, seed=1)
+    res = neuralmi.estimate(x, y, seed=0, progress=False)
+    assert res.config["steps_taken"] == 300
+    slow = neuralmi.estimate(x, y, seed=0, progress=False, idle_patience=None)
+    assert slow.config["steps_taken"] == 400

@@ -294,7 +294,7 @@ def residualize(
     steps = cfg.steps if cfg.epochs is None else max(1, math.ceil(cfg.epochs * len(fit) / 512))
     tcfg = TrainConfig(
         batch_size=min(512, len(fit)), lr=cfg.lr, max_steps=steps, eval_every=min(50, steps), patience=4,
-        weight_decay=cfg.weight_decay, seed=cfg.seed + 31, progress=cfg.progress,
+        idle_patience=None, weight_decay=cfg.weight_decay, seed=cfg.seed + 31, progress=cfg.progress,
     )
     run = train(model, zt[fit], tt[fit], [(zt[val], tt[val])], tcfg)
     model.load_state_dict(run.best_states[0])

@@ -612,7 +612,8 @@ def _fit_classifier(
     steps = cfg.steps if cfg.epochs is None else max(1, math.ceil(cfg.epochs * len(fit_rows) / batch))
     tcfg = TrainConfig(
         batch_size=min(batch, len(fit_rows)), lr=cfg.lr, max_steps=steps, eval_every=min(cfg.eval_every, steps),
-        patience=cfg.patience, weight_decay=cfg.weight_decay, seed=cfg.seed, progress=cfg.progress,
+        patience=cfg.patience, idle_patience=cfg.idle_patience, weight_decay=cfg.weight_decay, seed=cfg.seed,
+        progress=cfg.progress,
     )
     xs = tens(ft)
     run = train(module, xs[fit_rows], yc[fit_rows], [(xs[select_rows], yc[select_rows])], tcfg)

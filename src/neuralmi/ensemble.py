@@ -256,20 +256,30 @@ class CrossSelection:
     criterion for part ``p`` is the mean over ``j != k`` of critic ``j``'s; a new maximum makes
     the current step critic ``k``'s checkpoint for that part, and an improvement of more than
     ``min_delta[k]`` resets its patience. After ``patience`` evaluations without one, critic
-    ``k`` is frozen (``stop_steps[k]`` records when). Critic ``k``'s own values never enter its
-    criterion.
+    ``k`` is frozen (``stop_steps[k]`` records when); after ``idle_patience`` when it has not
+    improved on its initial criterion yet. Critic ``k``'s own values never enter its criterion.
 
     Args:
         initial: the criteria at step 0 (the untrained critics), one dict per critic.
         patience: evaluations without improvement before a critic is frozen (``None``: never).
         min_delta: the smallest improvement (nats) that resets critic ``k``'s patience.
+        idle_patience: the patience before a first improvement (``None``: ``patience``; see
+            :attr:`neuralmi.training.TrainConfig.idle_patience`).
     """
 
-    def __init__(self, initial: Sequence[dict[str, float]], patience: int | None, min_delta: Sequence[float]) -> None:
+    def __init__(
+        self,
+        initial: Sequence[dict[str, float]],
+        patience: int | None,
+        min_delta: Sequence[float],
+        idle_patience: int | None = None,
+    ) -> None:
         self.k = len(initial)
         if self.k < 2:
             raise ValueError("cross-fitted selection needs at least 2 critics")
         self.patience = patience
+        self.idle_patience = idle_patience
+        self.moved = [False] * self.k
         self.min_delta = list(min_delta)
         self.latest = [dict(c) for c in initial]
         crit = [self.criterion(k) for k in range(self.k)]
@@ -314,7 +324,11 @@ class CrossSelection:
                 if v > rec[2] + self.min_delta[k]:
                     rec[2], improved = v, True
             self.since_best[k] = 0 if improved else self.since_best[k] + 1
-            if self.patience is not None and self.since_best[k] >= self.patience:
+            self.moved[k] = self.moved[k] or improved
+            limit = self.patience
+            if limit is not None and not self.moved[k] and self.idle_patience is not None:
+                limit = min(limit, self.idle_patience)
+            if limit is not None and self.since_best[k] >= limit:
                 self.stop_steps[k] = step
         return saved
 
@@ -456,7 +470,7 @@ def train_crossfit(
     min_delta = [
         max(1e-3, 0.1 * math.sqrt(sum(s**2 for j, s in enumerate(se) if j != k)) / (k_n - 1)) for k in range(k_n)
     ]
-    selection = CrossSelection([_parts(e) for e in evals], config.patience, min_delta)
+    selection = CrossSelection([_parts(e) for e in evals], config.patience, min_delta, config.idle_patience)
     initial = [copy.deepcopy(m.state_dict()) for m in modules]
     best_parts: list[dict[str, dict[str, Tensor]]] = [{} for _ in range(k_n)]
 

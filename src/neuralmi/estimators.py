@@ -140,6 +140,8 @@ class EstimatorConfig:
         epochs: passes over the training part; ``None`` uses ``steps``.
         eval_every: steps between held-out evaluations (early stopping granularity).
         patience: evaluations without improvement before stopping; ``None`` disables.
+        idle_patience: the patience of a fold on which the critic has not improved on its
+            starting point yet (``None``: ``patience``); see :class:`~neuralmi.training.TrainConfig`.
         weight_decay: Adam's L2 weight decay.
         ema_rate: MINE's moving-average weight of the newest batch.
         smile_tau: SMILE's clip threshold.
@@ -174,6 +176,7 @@ class EstimatorConfig:
     epochs: float | None = None
     eval_every: int = TrainConfig.eval_every
     patience: int | None = TrainConfig.patience
+    idle_patience: int | None = TrainConfig.idle_patience
     weight_decay: float = TrainConfig.weight_decay
     ema_rate: float = 0.01
     smile_tau: float = 5.0
@@ -241,6 +244,7 @@ class EstimatorConfig:
             max_steps=self.steps,
             eval_every=self.eval_every,
             patience=self.patience,
+            idle_patience=self.idle_patience,
             weight_decay=self.weight_decay,
         )
 
@@ -321,6 +325,7 @@ def train_config(
         max_steps=max_steps,
         eval_every=min(cfg.eval_every, steps),
         patience=cfg.patience,
+        idle_patience=cfg.idle_patience,
         weight_decay=cfg.weight_decay,
         seed=cfg.seed,
         progress=cfg.progress,

@@ -44,6 +44,11 @@ class TrainConfig:
         eval_every: steps between held-out evaluations.
         patience: a fold stops selecting after this many evaluations without a new best on
             it; training stops when every fold has (``None``: never stop early).
+        idle_patience: the patience of a fold on which the critic has not yet improved on its
+            initial state (``None``: ``patience``). Shorter by default: a critic that starts
+            from a good baseline and learns nothing in 300 steps (a Gaussian pair, where the
+            baseline is exact) stops there instead of at 400, while a critic that does improve
+            keeps the full ``patience`` after each improvement.
         min_steps: never stop before this many steps.
         select_shifts: marginal permutations per held-out evaluation during training. Fewer
             than the final read-out's (``eval_shifts`` of the estimators): these evaluations only
@@ -64,6 +69,7 @@ class TrainConfig:
     max_steps: int = 2000
     eval_every: int = 100
     patience: int | None = 4
+    idle_patience: int | None = 3
     min_steps: int = 0
     select_shifts: int = 16
     eval_threads: int | None = None
@@ -81,8 +87,10 @@ class TrainConfig:
             raise ValueError(f"batch_size must be at least 2; got {self.batch_size}")
         if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
             raise ValueError(f"lr must be a positive number; got {self.lr!r}")
-        if self.patience is not None and (not isinstance(self.patience, int) or self.patience < 1):
-            raise ValueError(f"patience must be a positive integer or None; got {self.patience!r}")
+        for name in ("patience", "idle_patience"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise ValueError(f"{name} must be a positive integer or None; got {value!r}")
         if not isinstance(self.min_steps, int) or self.min_steps < 0:
             raise ValueError(f"min_steps must be a non-negative integer; got {self.min_steps!r}")
         if self.eval_threads is not None and (
@@ -187,6 +195,14 @@ class Adam:
         torch._foreach_div_(denom, math.sqrt(1.0 - b2**self.t))
         torch._foreach_add_(denom, self.eps)
         torch._foreach_addcdiv_(params, m, denom, value=-self.lr / (1.0 - b1**self.t))
+
+
+def _patience(config: TrainConfig, moved: bool) -> int | None:
+    """A fold's patience: ``config.patience``, or ``config.idle_patience`` until the fold has
+    improved on the initial critic (never longer than ``patience``)."""
+    if config.patience is None or moved or config.idle_patience is None:
+        return config.patience
+    return min(config.patience, config.idle_patience)
 
 
 @contextlib.contextmanager
@@ -300,6 +316,7 @@ def train(
     # per fold, per part: [best criterion, its step, its part of the state, patience reference]
     best = [{p: [v, 0, _part_state(initial, p), v] for p, v in _parts(e).items()} for e in evals0]
     since_best = [0] * n_folds
+    moved = [False] * n_folds  # whether the fold has improved on the initial critic yet
     stop_steps: list[int | None] = [None] * n_folds
 
     bar = None
@@ -351,7 +368,9 @@ def train(
                     if v > rec[3] + min_delta[k]:
                         rec[3], improved = v, True
                 since_best[k] = 0 if improved else since_best[k] + 1
-                if config.patience is not None and step >= config.min_steps and since_best[k] >= config.patience:
+                moved[k] = moved[k] or improved
+                limit = _patience(config, moved[k])
+                if limit is not None and step >= config.min_steps and since_best[k] >= limit:
                     stop_steps[k] = step
             if bar is not None:
                 bar.set_postfix(heldout=f"{mean_val:.3f}")
