@@ -394,18 +394,3 @@ def test_discrete_conditional_chain_is_zero_and_positive_case() -> None:
     assert res2.mi > 0.1 and res2.ci(0.95)[0] > 0.0
     with pytest.raises(ValueError, match="classifier chain rule"):
         neuralmi.estimate(x, y, z=z, discrete="y", method="ksg")
-
-
-def test_text_with_an_explicitly_continuous_method_is_not_detected() -> None:
-    """method='gaussian'/'ksg' cannot read labels: the text column is named by the method's own
-    check (a TypeError), not read as a discrete side."""
-    import pandas as pd
-
-    rng = np.random.default_rng(0)
-    frame = pd.DataFrame({"a": rng.standard_normal(60), "name": [f"s{i % 3}" for i in range(60)], "c": rng.standard_normal(60)})
-    for method in ("gaussian", "ksg"):
-        with pytest.raises(TypeError, match="column 'name'"):
-            neuralmi.estimate(frame[["a", "name"]], frame["c"], method=method)
-    # the default method reads the same text as labels
-    res = neuralmi.estimate(frame["c"], frame["name"], seed=0, steps=20)
-    assert "y" in res.config["discrete_detected"]

@@ -216,8 +216,12 @@ def test_estimate_accepts_pandas(frame) -> None:  # noqa: ANN001
     res = neuralmi.estimate(frame[["a", "b"]], frame["c"], method="gaussian")
     ref = neuralmi.estimate(frame[["a", "b"]].to_numpy(dtype=float), frame["c"].to_numpy(), method="gaussian")
     assert math.isfinite(res.mi) and res.mi == ref.mi
-    with pytest.raises(TypeError, match="column 'name'"):
+    # a text column makes x a discrete side (detected): 50 distinct values in 50 rows are too many
+    # categories, and a continuous method could not read labels anyway
+    with pytest.raises(ValueError, match="non-numeric values.*too many categories"):
         neuralmi.estimate(frame[["a", "name"]], frame["c"], method="gaussian")
+    with pytest.raises(TypeError, match="column 'name'"):  # declared continuous: the column is named
+        neuralmi.estimate(frame[["a", "name"]], frame["c"], method="gaussian", discrete="none")
 
 
 # ------------------------------------------------------------------ estimators: input checks

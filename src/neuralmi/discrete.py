@@ -305,14 +305,12 @@ def resolve_discrete(
 
     ``discrete``: ``"auto"`` (detect, :func:`detect_discrete`), ``"none"`` or None (no discrete
     side: both continuous), ``"x"``, ``"y"`` or ``"xy"`` (declared). With ``"auto"``, text is
-    discrete for the default and the discrete methods; integer sides are taken as discrete only
-    where a discrete estimator exists for what was asked: the default method (``"mine"``) or a discrete one (``"classifier"``,
+    always discrete; integer sides are taken as discrete only where a discrete estimator exists
+    for what was asked: the default method (``"mine"``) or a discrete one (``"classifier"``,
     ``"plugin"``, ``"mixed_ksg"``) with the default critic, and with ``z`` only the default
     chain rule (``"mine"``/``"classifier"``, none of ``strategy``, ``neighbours``,
     ``correction``, ``residualize``). Any other choice (``method="ksg"``, ``"gaussian"``,
-    ``"nwj"``, a named critic) keeps integer data continuous, as before detection existed; with
-    an explicitly continuous method (``"ksg"``, ``"gaussian"``, ``"nwj"``, ...) text is not
-    detected either, and that method's input check names the non-numeric column.
+    ``"nwj"``, a named critic) keeps integer data continuous, as before detection existed.
 
     Raises:
         ValueError: an unknown value of ``discrete``.
@@ -331,13 +329,10 @@ def resolve_discrete(
         numeric = method in ("mine", "classifier", "plugin", "mixed_ksg")
     else:
         numeric = method in ("mine", "classifier") and not set(options) & set(_CONTINUOUS_CONDITIONAL_OPTIONS)
-    admits = numeric  # the method asked for has a discrete form: text can be read as labels
     numeric = numeric and isinstance(critic, str) and critic == "auto"
     sides, reasons = "", {}
     for side, a in (("x", x), ("y", y)):
         kind, arr = _side_kind(a)
-        if kind == "text" and not admits:
-            continue  # an explicitly continuous method: its own check names the text column
         if kind == "text" and arr is None:  # missing labels: the discrete estimator says where
             sides += side
             reasons[side] = "values that are not numbers"

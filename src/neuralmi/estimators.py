@@ -1189,11 +1189,11 @@ def estimate(
         discrete: which side is discrete (labels, categories): ``"auto"`` (default) detects it,
             ``"none"`` (or None) treats both sides as continuous, ``"x"``, ``"y"`` or ``"xy"``
             declare it (:func:`neuralmi.discrete.estimate_discrete`). Detection
-            (:func:`neuralmi.discrete.detect_discrete`) is conservative and applies only to the
-            default method (or ``"classifier"``, ``"plugin"``, ``"mixed_ksg"``): values that are
-            not numbers (strings, pandas categoricals) are discrete; integers and booleans only
-            with at most 20 distinct values and at least 10 rows per value, and only with the
-            default critic; floats never. A detected side is reported by a
+            (:func:`neuralmi.discrete.detect_discrete`) is conservative: values that are not
+            numbers (strings, pandas categoricals) are discrete; integers and booleans only with
+            at most 20 distinct values and at least 10 rows per value, and only for the default
+            method (or ``"classifier"``, ``"plugin"``, ``"mixed_ksg"``) with the default critic;
+            floats never. A detected side is reported by a
             :class:`~neuralmi.exceptions.DiscreteDetectedWarning` (in ``result.warnings`` too)
             and ``result.config["discrete_detected"]``.
         distributed: ``x``, ``y`` are this process's shard of the rows, and every process of
