@@ -300,3 +300,18 @@ def test_between_fold_stderr() -> None:
     prec = 1 / 0.02**2
     tau2 = (prec * 2 * 0.1**2 - 1) / (2 * prec - prec / 1)
     assert wide == pytest.approx(math.sqrt(0.5 * (0.02**2 + tau2)), rel=1e-9)
+
+
+def test_negative_warning_tells_bias_from_noise() -> None:
+    """A raw difference within two standard errors of 0 reads as 'no dependence found'; one far
+    below 0 says the terms' gaps differ (a bias), not that X and Y are independent given Z."""
+    from types import SimpleNamespace
+
+    runs = [(label, 1.0, {"diverged": False, "evals": [SimpleNamespace(value=0.5)] * 2}) for label in ("a", "b")]
+    est = ConditionalMI()
+    noise = est._diagnose(-0.004, 0.003, [-0.004, -0.004], [0.003, 0.003], runs, 1500)
+    bias = est._diagnose(-0.105, 0.010, [-0.1, -0.11], [0.01, 0.01], runs, 1500)
+    (kind_n, text_n), (kind_b, text_b) = noise[-1], bias[-1]
+    assert kind_n is W.NegativeEstimateWarning and "no conditional dependence" in text_n
+    assert kind_b is W.NegativeEstimateWarning and "biased" in text_b and "10.5 standard errors" in text_b
+    assert "no conditional dependence the critics could find" not in text_b

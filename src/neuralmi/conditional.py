@@ -666,7 +666,15 @@ class ConditionalMI(SklearnTagsMixin):
             out.append((W.UnstableEstimateWarning,
                 f"the two held-out folds disagree ({fold_values[0]:.3f} vs {fold_values[1]:.3f}) more than their "
                 "error bars allow: the estimate is unstable (heavy tails or too few samples)"))
-        if raw < 0:
+        if raw < -2.0 * stderr:
+            # clearly below zero, beyond its error bar: not sampling noise around 0 but the two
+            # terms' gaps to the truth differing (each is a lower bound with its own gap)
+            out.append((W.NegativeEstimateWarning,
+                f"the held-out estimate was {raw:.4f} nats, {-raw / max(stderr, 1e-12):.1f} standard errors below "
+                "zero; conditional MI cannot be negative, so 0 is reported. A difference this far below zero is "
+                "not noise: the two terms' bounds fall short of the truth by different amounts, so the difference "
+                "is biased here and 0 is a floor, not evidence of conditional independence"))
+        elif raw < 0:
             out.append((W.NegativeEstimateWarning,
                 f"the held-out estimate was {raw:.4f} nats (below zero); conditional MI cannot be negative, so 0 is "
                 "reported: the data show no conditional dependence the critics could find"))
