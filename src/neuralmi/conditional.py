@@ -615,7 +615,7 @@ class ConditionalMI(SklearnTagsMixin):
             return torch.as_tensor(arr, dtype=torch.float32, device=device)
 
         b_train, b_folds = (b[tr], [b[f] for f in folds]) if packed is None else packed
-        eval_threads = self._estimator._threads(module, batch, device, min(min(len(f) for f in folds), SELECT_MAX))
+        eval_threads = self._estimator._threads(module, batch, device, min(len(f) for f in folds))
         return cross_fit(
             module,
             (tens(a[tr]), tens(b_train)),

@@ -165,13 +165,24 @@ def encode_labels(a: Any, name: str = "y") -> tuple[np.ndarray, list[Any]]:
     return remap[codes], order
 
 
-def _check_categories(k: int, n: int, name: str) -> None:
+def _too_many_categories(k: int, n: int) -> str | None:
+    """Why ``k`` categories among ``n`` samples are too many to estimate MI from (None when they
+    are not): more than one per :data:`MIN_PER_CATEGORY` samples, or more than
+    :data:`MAX_CATEGORIES`."""
     limit = min(MAX_CATEGORIES, n // MIN_PER_CATEGORY)
-    if k > limit:
+    if k <= limit:
+        return None
+    return (
+        f"{k} distinct values among {n} samples: too many categories to estimate MI from (at most {limit}: "
+        f"{MIN_PER_CATEGORY} samples per category on average, and at most {MAX_CATEGORIES})"
+    )
+
+
+def _check_categories(k: int, n: int, name: str) -> None:
+    too_many = _too_many_categories(k, n)
+    if too_many:
         raise ValueError(
-            f"{name} has {k} distinct values among {n} samples: too many categories to estimate MI from "
-            f"(at most {limit}: {MIN_PER_CATEGORY} samples per category on average, and at most "
-            f"{MAX_CATEGORIES}). If {name} is continuous, do not declare it discrete; otherwise merge "
+            f"{name} has {too_many}. If {name} is continuous, do not declare it discrete; otherwise merge "
             "rare categories or collect more samples"
         )
 
@@ -285,15 +296,16 @@ def detect_discrete(x: Any, y: Any, max_categories: int = DETECT_MAX_CATEGORIES)
     sides = ""
     for side, a in (("x", x), ("y", y)):
         kind, arr = _side_kind(a)
-        if kind == "text" or (kind == "integer" and arr is not None and _few_values(arr, max_categories)):
+        if kind == "text" or (kind == "integer" and arr is not None and _few_values(arr, max_categories) is not None):
             sides += side
     return sides or None
 
 
-def _few_values(arr: np.ndarray, max_categories: int) -> bool:
-    n = arr.shape[0]
+def _few_values(arr: np.ndarray, max_categories: int) -> int | None:
+    """The number of distinct rows of ``arr`` when it is at most ``max_categories`` with at least
+    :data:`DETECT_MIN_PER_CATEGORY` rows per value on average, else None."""
     k = _distinct_rows(arr, max_categories)
-    return k <= max_categories and n >= DETECT_MIN_PER_CATEGORY * k
+    return k if k <= max_categories and arr.shape[0] >= DETECT_MIN_PER_CATEGORY * k else None
 
 
 def resolve_discrete(
@@ -339,26 +351,20 @@ def resolve_discrete(
         elif kind == "text":
             example, row, count = _text_cells(arr)
             k = len(encode_labels(arr, side)[1])
-            n = arr.shape[0]
-            limit = min(MAX_CATEGORIES, n // MIN_PER_CATEGORY)
-            too_many = (
-                f"{k} distinct values among {n} samples: too many categories to estimate MI from (at most {limit}: "
-                f"{MIN_PER_CATEGORY} samples per category on average, and at most {MAX_CATEGORIES})"
-            )
-            if k > limit and 2 * count < arr.size:  # numbers with a few bad cells, not labels
+            too_many = _too_many_categories(k, arr.shape[0])
+            if too_many and 2 * count < arr.size:  # numbers with a few bad cells, not labels
                 raise ValueError(
                     f"{side} holds numbers and {count} non-numeric value(s) (first: {example!r}, row {row}, counting "
                     f"from 0): fix or remove those cells. (Read as labels, {side} would have {too_many}.)"
                 )
-            if k > limit:
+            if too_many:
                 raise ValueError(
                     f"{side} holds non-numeric values (e.g. {example!r}), so it can only be a discrete side, but it has "
                     f"{too_many}. Merge rare categories or collect more samples"
                 )
             sides += side
             reasons[side] = f"values that are not numbers, e.g. {example!r}; {k} categor{'y' if k == 1 else 'ies'}"
-        elif kind == "integer" and numeric and arr is not None and _few_values(arr, DETECT_MAX_CATEGORIES):
-            k = _distinct_rows(arr, DETECT_MAX_CATEGORIES)
+        elif kind == "integer" and numeric and arr is not None and (k := _few_values(arr, DETECT_MAX_CATEGORIES)):
             what = "boolean" if arr.dtype.kind == "b" else "integer"
             reasons[side] = f"{k} distinct {what} values, {arr.shape[0] / k:.0f} rows per value on average"
             sides += side

@@ -42,7 +42,7 @@ from torch import Tensor, nn
 
 from .critics import ConcatCritic, GaussianCritic, ResidualCritic
 from .objectives import Evaluation, MutualInformation
-from .training import Adam, TrainConfig, _part_state, _parts, _show_progress, num_threads, optimizer_step
+from .training import Adam, TrainConfig, _part_state, _parts, _show_progress, num_threads, optimizer_step, patience_limit
 
 __all__ = [
     "STACKED_METHODS",
@@ -325,9 +325,7 @@ class CrossSelection:
                     rec[2], improved = v, True
             self.since_best[k] = 0 if improved else self.since_best[k] + 1
             self.moved[k] = self.moved[k] or improved
-            limit = self.patience
-            if limit is not None and not self.moved[k] and self.idle_patience is not None:
-                limit = min(limit, self.idle_patience)
+            limit = patience_limit(self.patience, self.idle_patience, self.moved[k])
             if limit is not None and self.since_best[k] >= limit:
                 self.stop_steps[k] = step
         return saved

@@ -587,7 +587,8 @@ class NeuralEstimator(SklearnTagsMixin):
 
     def _threads(self, module: nn.Module, batch: int, device: torch.device, eval_rows: int = 0) -> int | None:
         """Set torch's CPU threads for the training steps and return those for the held-out
-        evaluations of ``eval_rows`` rows (``None`` off the CPU). ``config.threads`` fixes both;
+        evaluations of folds of ``eval_rows`` rows (at most :data:`SELECT_MAX` are read; ``None``
+        off the CPU). ``config.threads`` fixes both;
         otherwise work below ~5e7 multiply-adds (a step of a small critic, a few milliseconds)
         runs on one thread, where a second only adds synchronisation, and larger work (an
         evaluation reads every row against :attr:`TrainConfig.select_shifts` shuffles) on the
@@ -602,7 +603,8 @@ class NeuralEstimator(SklearnTagsMixin):
         flops = sum(p.numel() for p in module.parameters()) * 2
         if flops * batch < 5e7:
             torch.set_num_threads(1)
-        return available if flops * eval_rows * (TrainConfig.select_shifts + 1) >= 5e7 else torch.get_num_threads()
+        pairs = min(eval_rows, SELECT_MAX) * (TrainConfig.select_shifts + 1)
+        return available if flops * pairs >= 5e7 else torch.get_num_threads()
 
     def _fit(self, x: Any, y: Any) -> None:
         t0 = time.perf_counter()
@@ -682,7 +684,7 @@ class NeuralEstimator(SklearnTagsMixin):
         if cfg.method == "minee":  # the reference Gaussians match the training rows
             module.fit_reference(x_train, y_train)
         folds = [(tens(xt[f]), tens(yt[f])) for f in (fa, fb)]
-        eval_threads = self._threads(module, batch, device, min(len(fa), len(fb), SELECT_MAX))
+        eval_threads = self._threads(module, batch, device, min(len(fa), len(fb)))
         trainable = self._trainable()
         tcfg = train_config(cfg, batch, steps if trainable else 1, steps, eval_threads)
         if trainable:
@@ -787,7 +789,7 @@ class NeuralEstimator(SklearnTagsMixin):
             modules.append(module)
             heldout.append((tens(tx(xa[fold_rows[k]])), tens(ty(ya[fold_rows[k]]))))
         xa = ya = None  # type: ignore[assignment]
-        eval_threads = self._threads(modules[0], batch * k_n, device, min(min(len(f) for f in fold_rows), SELECT_MAX))
+        eval_threads = self._threads(modules[0], batch * k_n, device, min(len(f) for f in fold_rows))
         trainable = self._trainable()
         vectorised = False
         if trainable:
@@ -1015,7 +1017,7 @@ class NeuralEstimator(SklearnTagsMixin):
                 if getattr(self, "module_", None) is not None:
                     # outside fit the work is reading held-out rows: the evaluations' threads
                     readout = getattr(self, "readout_", None) or []
-                    rows = min([SELECT_MAX, *(len(r[0]) for r in readout)]) if readout else 0
+                    rows = min(len(r[0]) for r in readout) if readout else 0
                     n = self._threads(self.module_, self.batch_size_, self.device_, rows)
                     if n is not None:
                         torch.set_num_threads(n)

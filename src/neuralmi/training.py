@@ -20,9 +20,8 @@ import copy
 import math
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from collections.abc import Iterator
 from typing import Any
 
 import torch
@@ -87,16 +86,12 @@ class TrainConfig:
             raise ValueError(f"batch_size must be at least 2; got {self.batch_size}")
         if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
             raise ValueError(f"lr must be a positive number; got {self.lr!r}")
-        for name in ("patience", "idle_patience"):
+        for name in ("patience", "idle_patience", "eval_threads"):
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
                 raise ValueError(f"{name} must be a positive integer or None; got {value!r}")
         if not isinstance(self.min_steps, int) or self.min_steps < 0:
             raise ValueError(f"min_steps must be a non-negative integer; got {self.min_steps!r}")
-        if self.eval_threads is not None and (
-            isinstance(self.eval_threads, bool) or not isinstance(self.eval_threads, int) or self.eval_threads < 1
-        ):
-            raise ValueError(f"eval_threads must be a positive integer or None; got {self.eval_threads!r}")
         if self.weight_decay < 0:
             raise ValueError(f"weight_decay must be >= 0; got {self.weight_decay}")
         if self.grad_clip is not None and not self.grad_clip > 0:
@@ -197,12 +192,13 @@ class Adam:
         torch._foreach_addcdiv_(params, m, denom, value=-self.lr / (1.0 - b1**self.t))
 
 
-def _patience(config: TrainConfig, moved: bool) -> int | None:
-    """A fold's patience: ``config.patience``, or ``config.idle_patience`` until the fold has
-    improved on the initial critic (never longer than ``patience``)."""
-    if config.patience is None or moved or config.idle_patience is None:
-        return config.patience
-    return min(config.patience, config.idle_patience)
+def patience_limit(patience: int | None, idle_patience: int | None, moved: bool) -> int | None:
+    """A fold's patience (``None``: no early stop): ``patience``, or ``idle_patience`` until the
+    fold has improved on the initial critic (``moved``), never longer than ``patience``. Shared by
+    :func:`train` and the cross-fitted selection of :mod:`neuralmi.ensemble`."""
+    if patience is None or moved or idle_patience is None:
+        return patience
+    return min(patience, idle_patience)
 
 
 @contextlib.contextmanager
@@ -369,7 +365,7 @@ def train(
                         rec[3], improved = v, True
                 since_best[k] = 0 if improved else since_best[k] + 1
                 moved[k] = moved[k] or improved
-                limit = _patience(config, moved[k])
+                limit = patience_limit(config.patience, config.idle_patience, moved[k])
                 if limit is not None and step >= config.min_steps and since_best[k] >= limit:
                     stop_steps[k] = step
             if bar is not None:
