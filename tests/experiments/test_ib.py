@@ -138,6 +138,7 @@ def test_config_defaults_and_cpu_epochs() -> None:
         ({"polyak": 1.0}, "polyak must be in"),
         ({"lr": 0.0}, "lr must be a positive number"),
         ({"preset": "gpu"}, "preset must be one of"),
+        ({"jobs": 0}, "jobs must be a positive integer"),
     ],
 )
 def test_config_rejects(changes: dict, match: str) -> None:
@@ -218,6 +219,21 @@ def test_same_seed_same_numbers(tmp_path: Path) -> None:
     assert a["selection"] == {} and a["runs"][0]["beta"] == 0.01
 
 
+def test_jobs_give_the_same_numbers_as_one_process(tmp_path: Path) -> None:
+    # the selection (2 betas) and the final runs in 2 spawned processes: every run is seeded on
+    # its own, so the choice and every reading equal the one-process run's
+    folder = _tiny_mnist(tmp_path / "idx")
+    cfg = ib.quick_config(data="mnist", data_dir=str(folder), val_size=0.25, methods=("baseline", "vib"), epochs=1,
+                          evals=1, seeds=2)
+    one = ib.run(cfg)
+    two = ib.run(ib.replace(cfg, jobs=2))
+    assert two["selection"]["vib"]["chosen"] == one["selection"]["vib"]["chosen"]
+    assert two["selection"]["vib"]["val_ce"] == one["selection"]["vib"]["val_ce"]
+    assert [(r["method"], r["seed"]) for r in two["runs"]] == [(r["method"], r["seed"]) for r in one["runs"]]
+    assert [r["final"] for r in two["runs"]] == [r["final"] for r in one["runs"]]
+    assert two["config"]["jobs"] == 2
+
+
 # --------------------------------------------------------------------------- command line
 
 
@@ -233,7 +249,8 @@ def _parse(argv: list[str]) -> argparse.Namespace:
 
 def test_config_from_args() -> None:
     cfg = ib.config_from_args(_parse(["--data", "fashion-mnist", "--method", "vib,mine", "--beta-grid", "1e-3,1e-2",
-                                      "--seeds", "2", "--epochs", "5", "--quiet"]))
+                                      "--seeds", "2", "--epochs", "5", "--quiet", "--jobs", "2"]))
+    assert cfg.jobs == 2
     assert cfg.methods == ("vib", "mine") and cfg.beta_grid == (1e-3, 1e-2) and cfg.seeds == 2
     assert cfg.train_epochs == 5 and cfg.progress is False
     paper = ib.config_from_args(_parse(["--paper"]))

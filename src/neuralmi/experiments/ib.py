@@ -158,6 +158,10 @@ class Config:
         n_info: held-out images of the information plane.
         evals: evaluation points over training (the last at the end).
         device, threads, progress: as in the other experiments.
+        jobs: runs trained at once, each in its own process with ``threads`` threads (the
+            selection's runs together, then the final runs together). Every run is seeded on
+            its own, so the numbers do not depend on ``jobs``; on a CPU, ``jobs * threads``
+            should not exceed the cores.
     """
 
     data: str = "mnist-5k"
@@ -194,6 +198,7 @@ class Config:
     evals: int = 10
     device: str = "auto"
     threads: int = 1
+    jobs: int = 1
     progress: bool | None = None
 
     def __post_init__(self) -> None:
@@ -235,7 +240,7 @@ class Config:
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
                 raise ValueError(f"{name} must be a positive integer or None; got {value!r}")
         for name in ("seeds", "mnist5k_test", "z_dim", "batch_size", "decay_every",
-                     "n_z_samples", "n_info", "evals", "threads"):
+                     "n_z_samples", "n_info", "evals", "threads", "jobs"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer; got {value!r}")
@@ -720,6 +725,84 @@ def _run_with_bar(cfg: Config, desc: str, epochs: int, *args: Any, **kwargs: Any
         bar.close()
 
 
+@dataclass(frozen=True)
+class _Job:
+    """One training run: ``method`` with ``beta`` and ``seed`` for ``epochs`` on the split named
+    ``train``, read on the split named ``held``; ``desc`` labels its progress."""
+
+    desc: str
+    kind: str  # "select" or "final"
+    method: str
+    beta: float
+    seed: int
+    epochs: int
+    train: str
+    held: str
+
+
+_WORKER: dict[str, Any] = {}
+
+
+def _worker_init(cfg: Config) -> None:
+    """A pool process: its threads, its device and its own copy of the data."""
+    import torch
+
+    from ..training import resolve_device
+
+    torch.set_num_threads(cfg.threads)
+    device = resolve_device(cfg.device)
+    data = load_data(cfg)
+    _WORKER.update(cfg=cfg, device=device, splits={k: _split(v, device) for k, v in data.items()},
+                   n_classes=int(max(data["train"][1].max(), data["test"][1].max())) + 1)
+
+
+def _worker_run(job: _Job) -> dict[str, Any]:
+    w = _WORKER
+    return _train_one(w["cfg"], job.method, job.beta, job.seed, job.epochs, train=w["splits"][job.train],
+                      held=w["splits"][job.held], n_classes=w["n_classes"], device=w["device"])
+
+
+def _report(cfg: Config, job: _Job, r: dict[str, Any]) -> None:
+    f = r["final"]
+    if job.kind == "select":
+        line = (f"select {job.method} beta={job.beta:g}: val error {f['error']:.2f}% "
+                f"(sampled {f['error_sampled']:.2f}%, ce {f['ce']:.4f}; {r['seconds']:.0f} s)")
+    else:
+        line = (f"{job.method} beta={job.beta:g} seed={job.seed}: test error {f['error']:.2f}% "
+                f"(12 samples {f['error_sampled']:.2f}%) ({r['seconds']:.0f} s)")
+    print(f"[ib {cfg.data}] {line}", file=sys.stderr, flush=True)
+
+
+def _run_jobs(cfg: Config, jobs: list[_Job], state: dict[str, Any], pool: Any) -> list[dict[str, Any]]:
+    """Train ``jobs`` (in this process with a bar per run, or on ``pool`` with one bar over the
+    runs); the results in the order of ``jobs``."""
+    show = show_progress(cfg.progress)
+    if pool is None:
+        out = []
+        for job in jobs:
+            r = _run_with_bar(cfg, job.desc, job.epochs, job.method, job.beta, job.seed, train=state["splits"][job.train],
+                              held=state["splits"][job.held], n_classes=state["n_classes"], device=state["device"])
+            if show:
+                _report(cfg, job, r)
+            out.append(r)
+        return out
+    from concurrent.futures import as_completed
+
+    futures = {pool.submit(_worker_run, job): i for i, job in enumerate(jobs)}
+    results: list[Any] = [None] * len(jobs)
+    bar = progress_bar(len(jobs), cfg.progress, f"ib {cfg.data} {jobs[0].kind} ({cfg.jobs} jobs)", unit="run")
+    try:
+        for fut in as_completed(futures):
+            i = futures[fut]
+            results[i] = fut.result()
+            bar.update(1)
+            if show:
+                _report(cfg, jobs[i], results[i])
+    finally:
+        bar.close()
+    return results
+
+
 def run(config: Config) -> dict[str, Any]:
     """Select beta on the validation split, then train every (method, seed) on the whole
     training set and read it on the test set; JSON-serialisable results.
@@ -727,7 +810,8 @@ def run(config: Config) -> dict[str, Any]:
     Returns a dict with ``config``, ``data`` (sizes), ``selection`` (per regularised method: the
     grid, each run's validation metrics and the chosen beta), ``runs`` (per method and seed:
     final test metrics, curves over training, seconds), ``summary`` (per method: mean, sd and
-    values over seeds) and ``paper`` (the MNIST test errors of the MINE paper).
+    values over seeds) and ``paper`` (the MNIST test errors of the MINE paper). With
+    ``config.jobs > 1`` the runs of each stage train at once in that many processes.
     """
     import torch
 
@@ -738,28 +822,31 @@ def run(config: Config) -> dict[str, Any]:
     threads = torch.get_num_threads()
     torch.set_num_threads(cfg.threads)
     t0 = time.perf_counter()
-    show = show_progress(cfg.progress)
+    pool = None
     try:
         data = load_data(cfg)
         n_classes = int(max(data["train"][1].max(), data["test"][1].max())) + 1
-        splits = {k: _split(v, device) for k, v in data.items()}
+        state = {"device": device, "n_classes": n_classes, "splits": {k: _split(v, device) for k, v in data.items()}}
+        if cfg.jobs > 1:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            pool = ProcessPoolExecutor(max_workers=cfg.jobs, mp_context=multiprocessing.get_context("spawn"),
+                                       initializer=_worker_init, initargs=(cfg,))
         selection: dict[str, Any] = {}
         chosen: dict[str, float] = {}
-        regularised = [m for m in cfg.methods if m != "baseline"]
-        for method in regularised:
-            if cfg.beta is not None:
+        to_select = [] if cfg.beta is not None else [m for m in cfg.methods if m != "baseline"]
+        for method in cfg.methods:
+            if method != "baseline" and cfg.beta is not None:
                 chosen[method] = cfg.beta
-                continue
-            rows = []
-            for k, beta in enumerate(cfg.beta_grid):
-                desc = f"ib {cfg.data} select {method} beta={beta:g} ({k + 1}/{len(cfg.beta_grid)})"
-                r = _run_with_bar(cfg, desc, cfg.selection_epochs, method, beta, cfg.base_seed,
-                                  train=splits["fit"], held=splits["val"], n_classes=n_classes, device=device)
-                rows.append(r)
-                if show:
-                    print(f"[ib {cfg.data}] select {method} beta={beta:g}: val error {r['final']['error']:.2f}% "
-                          f"(sampled {r['final']['error_sampled']:.2f}%, ce {r['final']['ce']:.4f}; {r['seconds']:.0f} s)",
-                          file=sys.stderr, flush=True)
+        select_jobs = [
+            _Job(f"ib {cfg.data} select {method} beta={beta:g} ({k + 1}/{len(cfg.beta_grid)})", "select", method,
+                 beta, cfg.base_seed, cfg.selection_epochs, "fit", "val")
+            for method in to_select for k, beta in enumerate(cfg.beta_grid)
+        ]
+        select_runs = _run_jobs(cfg, select_jobs, state, pool) if select_jobs else []
+        for method in to_select:
+            rows = [r for job, r in zip(select_jobs, select_runs) if job.method == method]
             # a run that diverged ranks last; then the validation error, then the cross-entropy
             best = min(rows, key=lambda r: (r["diverged_at_step"] is not None, r["final"]["error"], r["final"]["ce"]))
             chosen[method] = best["beta"]
@@ -772,20 +859,17 @@ def run(config: Config) -> dict[str, Any]:
                 "seconds": [r["seconds"] for r in rows],
                 "runs": rows,
             }
-        runs = []
         n_runs = cfg.seeds * len(cfg.methods)
+        final_jobs = []
         for seed in range(cfg.base_seed, cfg.base_seed + cfg.seeds):
             for method in cfg.methods:
                 beta = chosen.get(method, 0.0)
-                desc = f"ib {cfg.data} {method} beta={beta:g} seed={seed} ({len(runs) + 1}/{n_runs})"
-                r = _run_with_bar(cfg, desc, cfg.train_epochs, method, beta, seed,
-                                  train=splits["train"], held=splits["test"], n_classes=n_classes, device=device)
-                runs.append(r)
-                if show:
-                    f = r["final"]
-                    print(f"[ib {cfg.data}] {method} beta={beta:g} seed={seed}: test error {f['error']:.2f}% "
-                          f"(12 samples {f['error_sampled']:.2f}%) ({r['seconds']:.0f} s)", file=sys.stderr, flush=True)
+                desc = f"ib {cfg.data} {method} beta={beta:g} seed={seed} ({len(final_jobs) + 1}/{n_runs})"
+                final_jobs.append(_Job(desc, "final", method, beta, seed, cfg.train_epochs, "train", "test"))
+        runs = _run_jobs(cfg, final_jobs, state, pool)
     finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
         torch.set_num_threads(threads)
     summary = []
     keys = ("error", "error_sampled", "ce", "izy_lower", "ixz_lower", "ixz_upper", "ixz_club", "ixz_rate",
@@ -970,7 +1054,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lr", type=float, default=None, help="learning rate (default: the preset's, cpu 1e-3, paper 1e-4)")
     parser.add_argument("--val-size", type=float, default=None, help=f"validation share of the training set (default {Config.val_size})")
     parser.add_argument("--evals", type=int, default=None, help=f"evaluation points over training (default {Config.evals})")
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default 1)")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads per run (default 1)")
+    parser.add_argument("--jobs", type=int, default=None,
+                        help="runs trained at once, each in its own process (default 1; same numbers for any value)")
 
 
 def config_from_args(args: argparse.Namespace) -> Config:
@@ -988,7 +1074,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
         raise ValueError("--paper is the paper's 200 epochs at learning rate 1e-4; do not combine it with --epochs or --lr")
     if args.paper:
         changes["preset"] = "paper"
-    for name in ("epochs", "lr", "select_epochs", "val_size", "evals", "threads", "seeds"):
+    for name in ("epochs", "lr", "select_epochs", "val_size", "evals", "threads", "jobs", "seeds"):
         value = getattr(args, name, None)
         if value is not None:
             changes[name] = value
