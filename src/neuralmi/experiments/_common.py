@@ -131,6 +131,12 @@ def show_progress(enabled: bool | None) -> bool:
     return sys.stderr.isatty() if enabled is None else bool(enabled)
 
 
+def show_lines(enabled: bool | None) -> bool:
+    """Whether to print a line per finished run on stderr: always, unless ``enabled`` is
+    ``False`` (``--quiet``), so that a run in the background leaves a log to follow."""
+    return enabled is not False
+
+
 def progress_bar(total: int, enabled: bool | None, desc: str, unit: str = "fit") -> Any:
     """A tqdm bar (on stderr) over ``total`` steps of ``unit``; ``enabled=None`` shows it only on a
     terminal, ``False`` never, ``True`` always."""

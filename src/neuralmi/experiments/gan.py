@@ -62,7 +62,7 @@ from typing import Any
 
 import numpy as np
 
-from ._common import progress_bar, show_progress
+from ._common import progress_bar, show_lines
 from ._images import (
     add_beta_arguments,
     betas_from_args,
@@ -135,8 +135,9 @@ class Config:
         device: ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:N"``.
         threads: torch CPU threads during the run (restored afterwards).
         progress: a progress bar per (beta, seed) run on stderr, advancing per epoch with the
-            latest metrics, and one line per finished run; ``None`` shows them only when stderr
-            is a terminal, ``False`` never, ``True`` always.
+            latest metrics, and one line per finished run; ``None`` shows the bar only when
+            stderr is a terminal and the lines always (a log for runs in the background),
+            ``False`` neither, ``True`` both.
     """
 
     data: str = "25gaussians"
@@ -555,7 +556,7 @@ def run(config: Config) -> dict[str, Any]:
         real_eval = make_data(cfg.data, cfg.n_eval, cfg.std, np.random.default_rng(123_456))
         reference = {k: v for k, v in _metrics(cfg, real_eval, spiral).items() if k != "counts"}
         runs = []
-        show = show_progress(cfg.progress)
+        show = show_lines(cfg.progress)
         n_runs = cfg.seeds * len(cfg.betas)
         for seed in range(cfg.base_seed, cfg.base_seed + cfg.seeds):
             for beta in cfg.betas:

@@ -71,7 +71,7 @@ from typing import Any
 
 import numpy as np
 
-from ._common import float_list, jsonable, progress_bar, show_progress, str_list
+from ._common import float_list, jsonable, progress_bar, show_lines, str_list
 
 __all__ = [
     "DESCRIPTION",
@@ -776,7 +776,7 @@ def _report(cfg: Config, job: _Job, r: dict[str, Any]) -> None:
 def _run_jobs(cfg: Config, jobs: list[_Job], state: dict[str, Any], pool: Any) -> list[dict[str, Any]]:
     """Train ``jobs`` (in this process with a bar per run, or on ``pool`` with one bar over the
     runs); the results in the order of ``jobs``."""
-    show = show_progress(cfg.progress)
+    show = show_lines(cfg.progress)
     if pool is None:
         out = []
         for job in jobs:

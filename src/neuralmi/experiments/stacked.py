@@ -70,7 +70,7 @@ from typing import Any
 
 import numpy as np
 
-from ._common import progress_bar, show_progress
+from ._common import progress_bar, show_lines
 from ._images import (
     DIGIT_SOURCES,
     add_beta_arguments,
@@ -462,7 +462,7 @@ def run(config: Config) -> dict[str, Any]:
     threads = torch.get_num_threads()
     torch.set_num_threads(cfg.threads)
     t0 = time.perf_counter()
-    show = show_progress(cfg.progress)
+    show = show_lines(cfg.progress)
     try:
         sets = load_digits(cfg.data, cfg.data_dir, seed=0, n_synthetic=cfg.n_data)
         classifier, clf_info = train_classifier(sets["train"], sets["test"], cfg.classifier_epochs, cfg.classifier_seed, device)
