@@ -81,6 +81,28 @@ def test_log_density_matrix_is_every_pairs_log_density() -> None:
     assert torch.allclose(s, ref, rtol=1e-10, atol=1e-10)
 
 
+def test_log_density_matrix_keeps_nearly_deterministic_codes_exact() -> None:
+    # std 1e-7 around means of size ~1: expanded into matrix products the squares cancel
+    # (errors of ~1e4 nats); summed directly, the matrix matches torch.distributions, in blocks too
+    g = torch.Generator().manual_seed(3)
+    mean = torch.randn(50, 8, generator=g, dtype=torch.float64)
+    std = torch.full((50, 8), 1e-7, dtype=torch.float64)
+    z = mean + std * torch.randn(50, 8, generator=g, dtype=torch.float64)
+    ref = torch.distributions.Normal(mean[None, :, :], std[None, :, :]).log_prob(z[:, None, :]).sum(-1)
+    for block in (8_000_000, 8 * 50 * 3):  # all rows at once; 3 rows per block
+        s = ib.gaussian_log_density_matrix(z, mean, std, max_elements=block)
+        assert torch.allclose(s.diagonal(), ref.diagonal(), rtol=1e-9, atol=1e-6)
+        assert torch.allclose(s, ref, rtol=1e-9)
+    plane = ib.information_plane(mean, std, torch.Generator().manual_seed(0))
+    assert plane["ixz_lower"] == pytest.approx(math.log(50), abs=1e-9)  # InfoNCE at its cap, not -1e6
+
+
+def test_mean_sd_leaves_out_missing_and_non_finite_readings() -> None:
+    stat = ib._mean_sd([1.0, float("nan"), 3.0, None])
+    assert stat["mean"] == 2.0 and stat["n"] == 2 and stat["n_missing"] == 2
+    assert ib._mean_sd([None, float("inf")])["mean"] is None
+
+
 def test_information_plane_sandwiches_a_known_mi() -> None:
     # x ~ N(0, 1) per coordinate, code z = x + sigma * eps: I(X; Z) = d/2 log(1 + 1/sigma^2)
     d, sigma, n = 3, 1.0, 1500

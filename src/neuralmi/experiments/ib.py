@@ -381,19 +381,29 @@ def kl_standard_normal(mean: Any, std: Any) -> Any:
     return 0.5 * (mean * mean + std * std - 1.0 - 2.0 * torch.log(std)).sum(dim=-1)
 
 
-def gaussian_log_density_matrix(z: Any, mean: Any, std: Any) -> Any:
+def gaussian_log_density_matrix(z: Any, mean: Any, std: Any, max_elements: int = 8_000_000) -> Any:
     r"""``S[i, j] = log N(z_i; mean_j, diag std_j^2)``, shape ``(n, n)``, in the dtype of ``z``
-    (pass float64: the square is expanded into matrix products).
+    (pass float64).
 
     With ``z_i`` drawn from the encoder at ``x_i`` this is the encoder's own conditional
     :math:`\log p(z_i | x_j)` for every pair, the critic of the information plane's bounds.
+    The squares ``((z_i - mean_j) / std_j)^2`` are summed directly, in blocks of rows of at most
+    ``max_elements`` differences: expanded into matrix products they cancel catastrophically
+    when a code is nearly deterministic (``std`` ~ 1e-6 and below, as a trained encoder's can
+    be), which once gave InfoNCE readings of -1e6 nats.
     """
     import torch
 
-    prec = 1.0 / (std * std)
-    quad = (z * z) @ prec.T - 2.0 * z @ (mean * prec).T + (mean * mean * prec).sum(dim=1)[None, :]
-    norm = 2.0 * torch.log(std).sum(dim=1)[None, :] + z.shape[1] * math.log(2.0 * math.pi)
-    return -0.5 * (quad.clamp_min(0.0) + norm)
+    n, d = z.shape
+    m = mean.shape[0]
+    prec = 1.0 / (std * std)  # (m, d)
+    norm = 2.0 * torch.log(std).sum(dim=1) + d * math.log(2.0 * math.pi)  # (m,)
+    rows = max(1, max_elements // max(1, m * d))
+    out = torch.empty(n, m, dtype=z.dtype, device=z.device)
+    for start in range(0, n, rows):
+        diff = z[start : start + rows, None, :] - mean[None, :, :]  # (rows, m, d)
+        out[start : start + rows] = (diff * diff * prec[None, :, :]).sum(dim=2)
+    return -0.5 * (out + norm[None, :])
 
 
 def information_plane(mean: Any, std: Any | None, gen: Any) -> dict[str, float | None]:
@@ -702,12 +712,14 @@ def _train_one(
 
 
 def _mean_sd(values: list[float | None]) -> dict[str, Any]:
-    vals = [v for v in values if v is not None]
+    """Mean and sd over the finite values (a run whose reading is missing or non-finite, e.g.
+    one that diverged, is left out and counted in ``n_missing``); ``values`` keeps them all."""
+    vals = [v for v in values if v is not None and math.isfinite(v)]
     if not vals:
-        return {"mean": None, "sd": None, "values": values, "n": 0}
+        return {"mean": None, "sd": None, "values": values, "n": 0, "n_missing": len(values)}
     arr = np.asarray(vals, dtype=np.float64)
     sd = float(arr.std(ddof=1)) if len(arr) > 1 else 0.0
-    return {"mean": float(arr.mean()), "sd": sd, "values": values, "n": len(vals)}
+    return {"mean": float(arr.mean()), "sd": sd, "values": values, "n": len(vals), "n_missing": len(values) - len(vals)}
 
 
 def _split(data: tuple[np.ndarray, np.ndarray], device: Any) -> _Split:
@@ -916,6 +928,10 @@ def _fmt(stat: dict[str, Any], digits: int = 2) -> str:
     return f"{stat['mean']:.{digits}f} ± {stat['sd']:.{digits}f}"
 
 
+def _num(value: float | None, spec: str) -> str:
+    return "n/a" if value is None else format(value, spec)
+
+
 def summarize(results: dict[str, Any]) -> str:
     """A text table: per method, beta, test error (mean code and 12 samples) mean ± sd over seeds,
     the information-plane read-outs, seconds per run, and the paper's MNIST number."""
@@ -930,11 +946,23 @@ def summarize(results: dict[str, Any]) -> str:
     for row in results["summary"]:
         paper = results["paper"]["test_error"].get(row["method"])
         up = row["ixz_upper"]
+        if up["mean"] is None:  # a deterministic code (infinite), or no finite reading
+            up_text = "inf" if row["method"] == "baseline" else "n/a"
+        else:
+            up_text = format(up["mean"], ".1f")
         lines.append(
             f"{row['method']:>8}  {row['beta']:>7g}  {_fmt(row['error']):>14}  {_fmt(row['error_sampled']):>14}  "
-            f"{row['ixz_lower']['mean']:>10.2f}  {('inf' if up['mean'] is None else format(up['mean'], '.1f')):>10}  "
-            f"{row['izy_lower']['mean']:>10.3f}  {row['seconds']['mean']:>6.0f}  {('' if paper is None else format(paper, '.2f')):>13}"
+            f"{_num(row['ixz_lower']['mean'], '.2f'):>10}  {up_text:>10}  "
+            f"{_num(row['izy_lower']['mean'], '.3f'):>10}  {_num(row['seconds']['mean'], '.0f'):>6}  "
+            f"{('' if paper is None else format(paper, '.2f')):>13}"
         )
+    for r in results["runs"]:
+        reg = r["final"].get("train_reg")
+        if r["diverged_at_step"] is not None:
+            lines.append(f"note: {r['method']} seed {r['seed']} diverged at step {r['diverged_at_step']} (a non-finite loss)")
+        elif r["method"] == "mine" and reg is not None and reg < -1.0:
+            lines.append(f"note: {r['method']} seed {r['seed']}: MINE's estimate of I(X;Z) ended at {reg:.3g} nats, far below 0: "
+                         "its statistics network, not the information, was being minimised")
     for method, sel in results["selection"].items():
         cells = ", ".join(f"{b:g}: {e:.2f}%" for b, e in zip(sel["betas"], sel["val_error"]))
         lines.append(f"selection {method}: validation error {cells} -> beta = {sel['chosen']:g}")
