@@ -928,6 +928,13 @@ def _fmt(stat: dict[str, Any], digits: int = 2) -> str:
     return f"{stat['mean']:.{digits}f} ± {stat['sd']:.{digits}f}"
 
 
+def _collapsed(run: dict[str, Any]) -> bool:
+    """Whether a run broke down: a non-finite loss, or (MINE) its estimate of I(X; Z) ending more
+    than 1 nat below 0, where only a broken statistics network can take a lower bound of MI."""
+    reg = run["final"].get("train_reg")
+    return run["diverged_at_step"] is not None or (run["method"] == "mine" and reg is not None and reg < -1.0)
+
+
 def _num(value: float | None, spec: str) -> str:
     return "n/a" if value is None else format(value, spec)
 
@@ -960,7 +967,7 @@ def summarize(results: dict[str, Any]) -> str:
         reg = r["final"].get("train_reg")
         if r["diverged_at_step"] is not None:
             lines.append(f"note: {r['method']} seed {r['seed']} diverged at step {r['diverged_at_step']} (a non-finite loss)")
-        elif r["method"] == "mine" and reg is not None and reg < -1.0:
+        elif _collapsed(r):
             lines.append(f"note: {r['method']} seed {r['seed']}: MINE's estimate of I(X;Z) ended at {reg:.3g} nats, far below 0: "
                          "its statistics network, not the information, was being minimised")
     for method, sel in results["selection"].items():
@@ -972,7 +979,9 @@ def summarize(results: dict[str, Any]) -> str:
 def plot(results: dict[str, Any], path: str | Path) -> None:
     """Figure: the information plane (I(X;Z) InfoNCE lower bound vs I(Z;Y) >= H(Y) - CE, mean
     over seeds, one point per evaluation), the I(X;Z) bounds over training, the test error over
-    training (mean ± sd over seeds) and, when beta was selected, the validation error per beta."""
+    training (mean ± sd over seeds, every run) and, when beta was selected, the validation error
+    per beta. Runs that broke down (:func:`_collapsed`) are left out of the first two panels,
+    which say so."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -983,8 +992,13 @@ def plot(results: dict[str, Any], path: str | Path) -> None:
     colors = {"baseline": "tab:gray", "vib": "tab:blue", "mine": "tab:red", "club": "tab:green"}
     fig, axes = plt.subplots(1, 4, figsize=(19, 4.6))
 
-    def curves(method: str, key: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        runs = [r for r in results["runs"] if r["method"] == method]
+    left_out = [r for r in results["runs"] if _collapsed(r)]
+
+    def curves(method: str, key: str, keep_all: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        runs = [r for r in results["runs"] if r["method"] == method and (keep_all or not _collapsed(r))]
+        if not runs:
+            runs = [r for r in results["runs"] if r["method"] == method][:1]
+            return np.asarray(runs[0]["curve"]["epoch"], dtype=float), *(np.full(len(runs[0]["curve"]["epoch"]), np.nan),) * 2
         epoch = np.asarray(runs[0]["curve"]["epoch"], dtype=float)
         vals = np.array([[np.nan if v is None else v for v in r["curve"][key]] for r in runs], dtype=np.float64)
         with warnings.catch_warnings():
@@ -1003,7 +1017,9 @@ def plot(results: dict[str, Any], path: str | Path) -> None:
     ax.text(math.log(n_info), ax.get_ylim()[0], f" log n = {math.log(n_info):.1f}\n (InfoNCE cap)", fontsize=7, va="bottom")
     ax.set_xlabel("I(X;Z) lower bound (InfoNCE, encoder's p(z|x)), nats")
     ax.set_ylabel("I(Z;Y) >= H(Y) - CE, nats")
-    ax.set_title("information plane (held-out; points grow with epoch)", fontsize=10)
+    gone = ", ".join(f"{r['method']} seed {r['seed']}" for r in left_out)
+    ax.set_title("information plane (held-out; points grow with epoch)" + (f"\nleft out, broke down: {gone}" if gone else ""),
+                 fontsize=10)
     ax.legend(fontsize=8)
 
     ax = axes[1]
@@ -1017,13 +1033,13 @@ def plot(results: dict[str, Any], path: str | Path) -> None:
     ax.set_yscale("log")
     ax.set_xlabel("epoch")
     ax.set_ylabel("I(X;Z), nats")
-    ax.set_title("I(X;Z) bounds (baseline: deterministic, infinite)", fontsize=10)
+    ax.set_title("I(X;Z) bounds (baseline: deterministic, infinite)" + (f"\nleft out: {gone}" if gone else ""), fontsize=10)
     ax.legend(fontsize=7, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.16))
 
     ax = axes[2]
     for method in methods:
         col = colors[method]
-        e, m, sd = curves(method, "error")
+        e, m, sd = curves(method, "error", keep_all=True)
         ax.plot(e, m, color=col, label=method)
         ax.fill_between(e, m - sd, m + sd, color=col, alpha=0.2)
         paper = results["paper"]["test_error"].get(method)
