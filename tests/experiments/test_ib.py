@@ -241,6 +241,19 @@ def test_same_seed_same_numbers(tmp_path: Path) -> None:
     assert a["selection"] == {} and a["runs"][0]["beta"] == 0.01
 
 
+def test_a_collapsed_mine_run_is_named_and_left_out_of_the_plane(tmp_path: Path) -> None:
+    folder = _tiny_mnist(tmp_path / "idx")
+    cfg = ib.quick_config(data="mnist", data_dir=str(folder), methods=("mine",), beta=0.01, epochs=1, evals=1, seeds=2)
+    res = ib.run(cfg)
+    assert not any(ib._collapsed(r) for r in res["runs"])
+    assert "note:" not in ib.summarize(res)
+    res["runs"][0]["final"]["train_reg"] = -1.5e9  # as fashion-mnist's seed 0 ended
+    assert ib._collapsed(res["runs"][0]) and not ib._collapsed(res["runs"][1])
+    assert "note: mine seed 0: MINE's estimate of I(X;Z) ended at -1.5e+09 nats" in ib.summarize(res)
+    ib.plot(res, tmp_path / "figure.png")
+    assert (tmp_path / "figure.png").stat().st_size > 10_000
+
+
 def test_jobs_give_the_same_numbers_as_one_process(tmp_path: Path) -> None:
     # the selection (2 betas) and the final runs in 2 spawned processes: every run is seeded on
     # its own, so the choice and every reading equal the one-process run's
