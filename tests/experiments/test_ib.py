@@ -254,6 +254,16 @@ def test_a_collapsed_mine_run_is_named_and_left_out_of_the_plane(tmp_path: Path)
     assert (tmp_path / "figure.png").stat().st_size > 10_000
 
 
+def test_selection_ranks_a_collapsed_run_last() -> None:
+    def row(method: str, error: float, ce: float, reg: float | None, diverged: int | None = None) -> dict:
+        return {"method": method, "diverged_at_step": diverged, "final": {"error": error, "ce": ce, "train_reg": reg}}
+
+    rows = [row("mine", 10.55, 0.27, -33.2), row("mine", 10.60, 0.28, 2.5), row("mine", 10.60, 0.27, 2.4)]
+    assert min(rows, key=ib._selection_key) is rows[2]  # the collapsed run's lower error does not win
+    rows = [row("vib", 9.0, 0.2, 40.0, diverged=100), row("vib", 11.0, 0.3, 40.0)]
+    assert min(rows, key=ib._selection_key) is rows[1]
+
+
 def test_jobs_give_the_same_numbers_as_one_process(tmp_path: Path) -> None:
     # the selection (2 betas) and the final runs in 2 spawned processes: every run is seeded on
     # its own, so the choice and every reading equal the one-process run's

@@ -40,7 +40,8 @@ over 12 samples of :math:`z` (deep VIB's read-out).
 :math:`\beta` of each regularised method is chosen on a validation split carved from the
 training set (``val_size``, a fixed random split, never the test set): one run per value of
 ``beta_grid`` on the rest of the training set (seed ``base_seed``), the lowest validation error
-(mean code) wins, ties going to the lower validation cross-entropy. The final runs then train on
+(mean code) wins, ties going to the lower validation cross-entropy; a run that broke down (a
+non-finite loss, or MINE's estimate ending below -1 nat) ranks last. The final runs then train on
 the whole training set with the chosen :math:`\beta` and are read on the test set. ``--beta``
 fixes :math:`\beta` and skips the selection.
 
@@ -859,8 +860,7 @@ def run(config: Config) -> dict[str, Any]:
         select_runs = _run_jobs(cfg, select_jobs, state, pool) if select_jobs else []
         for method in to_select:
             rows = [r for job, r in zip(select_jobs, select_runs) if job.method == method]
-            # a run that diverged ranks last; then the validation error, then the cross-entropy
-            best = min(rows, key=lambda r: (r["diverged_at_step"] is not None, r["final"]["error"], r["final"]["ce"]))
+            best = min(rows, key=_selection_key)
             chosen[method] = best["beta"]
             selection[method] = {
                 "betas": list(cfg.beta_grid),
@@ -933,6 +933,12 @@ def _collapsed(run: dict[str, Any]) -> bool:
     than 1 nat below 0, where only a broken statistics network can take a lower bound of MI."""
     reg = run["final"].get("train_reg")
     return run["diverged_at_step"] is not None or (run["method"] == "mine" and reg is not None and reg < -1.0)
+
+
+def _selection_key(run: dict[str, Any]) -> tuple[bool, float, float]:
+    """How the selection ranks its runs: one that broke down (:func:`_collapsed`) last; then
+    the validation error with the mean code; then the validation cross-entropy."""
+    return (_collapsed(run), run["final"]["error"], run["final"]["ce"])
 
 
 def _num(value: float | None, spec: str) -> str:
