@@ -195,7 +195,7 @@ def test_import_neuralmi_does_not_import_msssim() -> None:
 # --------------------------------------------------------------------------- networks
 
 
-@pytest.mark.parametrize("arch", ["small", "dcgan"])
+@pytest.mark.parametrize("arch", ["small", "mid", "dcgan"])
 def test_networks_shapes(arch: str) -> None:
     cfg = stacked.Config(arch=arch)
     g, d = stacked._networks(cfg)
@@ -262,6 +262,9 @@ def test_config_from_args() -> None:
     assert quick.data == "synthetic" and quick.seeds == 2 and not quick.clip and quick.steps == stacked.quick_config().steps
     with pytest.raises(ValueError, match="exclude"):
         stacked.config_from_args(_args("--quick", "--paper"))
+    mid = stacked.config_from_args(_args("--arch", "mid", "--noise-dim", "64", "--critic-lr", "1e-3", "--base-seed", "2",
+                                         "--seeds", "1"))
+    assert (mid.arch, mid.noise_dim, mid.critic_lr, mid.base_seed, mid.seeds) == ("mid", 64, 1e-3, 2, 1)
 
 
 # --------------------------------------------------------------------------- a quick run, end to end

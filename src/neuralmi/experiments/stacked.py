@@ -35,6 +35,11 @@ Models (``arch``):
   is batch 64 for 2,000 steps (7 to 8 minutes for beta = 0 and 12 to 13 for beta = 1 on one
   thread of the shared 2-core development machine, evaluations included), evaluated at steps
   1,000 and 2,000.
+- ``"mid"``: a CPU-sized DCGAN whose discriminator learns within a few thousand steps (the
+  ``small`` one does not start to learn in 2,000). Generator: linear to 7x7x64, batch norm, ReLU;
+  3x3 stride-2 transposed convolutions to 14x14x32 (batch norm, ReLU) and to 28x28x3; tanh.
+  Discriminator: 3x3 stride-2 convolutions to 32, 64 and 128 channels, batch norm on all but the
+  first, LeakyReLU(0.2), a linear layer. Our choice, not a published setting.
 - ``"dcgan"`` (``--paper``): the DCGAN of VEEGAN's and PacGAN's Stacked-MNIST runs (PacGAN's
   ``VEEGAN_experiment``, whose DCGAN row is the paper's "DCGAN 99 / 3.40"): generator linear to
   2x2x512, 5x5 stride-2 transposed convolutions to 4x4x256, 7x7x128, 14x14x64, 28x28x3, batch
@@ -139,6 +144,15 @@ ARCHS: dict[str, dict[str, Any]] = {
         "disc_leak": 0.3,
         "disc_bn_first": True,
     },
+    "mid": {
+        "gen_widths": (64, 32),
+        "gen_sizes": (7, 14),
+        "gen_head": "deconv",
+        "kernel": 3,
+        "disc_widths": (32, 64, 128),
+        "disc_leak": 0.2,
+        "disc_bn_first": False,
+    },
     "dcgan": {
         "gen_widths": (512, 256, 128, 64),
         "gen_sizes": (2, 4, 7, 14),
@@ -161,7 +175,8 @@ class Config:
     Attributes:
         data: digit source, one of ``mnist-5k``, ``mnist``, ``fashion-mnist``, ``synthetic``.
         data_dir: folder of the IDX files (``mnist``; optional for ``fashion-mnist``).
-        arch: ``"small"`` (Unrolled GAN's D = 1/4 G) or ``"dcgan"`` (VEEGAN/PacGAN's DCGAN).
+        arch: ``"small"`` (Unrolled GAN's D = 1/4 G), ``"mid"`` (a CPU-sized DCGAN) or ``"dcgan"``
+            (VEEGAN/PacGAN's DCGAN).
         betas: MI weights to run (each >= 0; 0 is the plain GAN).
         seeds, base_seed: repetitions (seeds ``base_seed ... base_seed + seeds - 1``).
         noise, noise_dim: the generator's noise, ``"normal"`` or ``"uniform"`` (on [-1, 1]).
@@ -612,7 +627,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the paper-faithful configuration: VEEGAN/PacGAN's DCGAN, 128,000 stacked "
                              "training images, 100,000 steps (a GPU job)")
     parser.add_argument("--arch", choices=tuple(ARCHS), default=None,
-                        help="networks: small (Unrolled GAN's, discriminator 1/4 of the generator; default) or dcgan")
+                        help="networks: small (Unrolled GAN's, discriminator 1/4 of the generator; default), mid (a "
+                             "CPU-sized DCGAN whose discriminator learns within a few thousand steps) or dcgan")
+    parser.add_argument("--noise-dim", type=int, default=None, help=f"generator noise dimension (default {Config.noise_dim})")
+    parser.add_argument("--critic-lr", type=float, default=None,
+                        help=f"learning rate of MINE's statistics network (default {Config.critic_lr:g})")
+    parser.add_argument("--base-seed", type=int, default=None,
+                        help="first seed (default 0): seeds base_seed ... base_seed + seeds - 1, e.g. to split seeds "
+                             "over processes")
     parser.add_argument("--steps", type=int, default=None, help=f"training steps (default {Config.steps}; --paper 100000)")
     parser.add_argument("--no-clip", action="store_true", help="no adaptive gradient clipping of the MI term")
     parser.add_argument("--classifier-epochs", type=int, default=None,
@@ -626,7 +648,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
                                "device": getattr(args, "device", "auto"), "betas": betas_from_args(args)}
     if args.seeds is not None:
         changes["seeds"] = args.seeds
-    for name in ("arch", "steps", "classifier_epochs", "threads"):
+    for name in ("arch", "steps", "classifier_epochs", "threads", "noise_dim", "critic_lr", "base_seed"):
         if getattr(args, name) is not None:
             changes[name] = getattr(args, name)
     if args.no_clip:
