@@ -730,14 +730,6 @@ def _split(data: tuple[np.ndarray, np.ndarray], device: Any) -> _Split:
     return _Split(torch.as_tensor(x, dtype=torch.uint8, device=device), torch.as_tensor(y, dtype=torch.long, device=device))
 
 
-def _run_with_bar(cfg: Config, desc: str, epochs: int, *args: Any, **kwargs: Any) -> dict[str, Any]:
-    bar = progress_bar(epochs, cfg.progress, desc, unit="epoch")
-    try:
-        return _train_one(cfg, *args, epochs=epochs, bar=bar, **kwargs)
-    finally:
-        bar.close()
-
-
 @dataclass(frozen=True)
 class _Job:
     """One training run: ``method`` with ``beta`` and ``seed`` for ``epochs`` on the split named
@@ -753,26 +745,35 @@ class _Job:
     held: str
 
 
+def _state(cfg: Config, device: Any) -> dict[str, Any]:
+    """What every run reads: the device, the number of classes and the splits of
+    :func:`load_data` as tensors on the device (``splits``)."""
+    data = load_data(cfg)
+    return {"device": device, "n_classes": int(max(data["train"][1].max(), data["test"][1].max())) + 1,
+            "splits": {k: _split(v, device) for k, v in data.items()}}
+
+
+def _train_job(cfg: Config, job: _Job, state: dict[str, Any], bar: Any = None) -> dict[str, Any]:
+    """:func:`_train_one` for ``job`` on the splits of ``state`` (see :func:`_state`)."""
+    return _train_one(cfg, job.method, job.beta, job.seed, job.epochs, train=state["splits"][job.train],
+                      held=state["splits"][job.held], n_classes=state["n_classes"], device=state["device"], bar=bar)
+
+
 _WORKER: dict[str, Any] = {}
 
 
 def _worker_init(cfg: Config) -> None:
-    """A pool process: its threads, its device and its own copy of the data."""
+    """A pool process: its threads and its own copy of the data (:func:`_state`)."""
     import torch
 
     from ..training import resolve_device
 
     torch.set_num_threads(cfg.threads)
-    device = resolve_device(cfg.device)
-    data = load_data(cfg)
-    _WORKER.update(cfg=cfg, device=device, splits={k: _split(v, device) for k, v in data.items()},
-                   n_classes=int(max(data["train"][1].max(), data["test"][1].max())) + 1)
+    _WORKER.update(cfg=cfg, state=_state(cfg, resolve_device(cfg.device)))
 
 
 def _worker_run(job: _Job) -> dict[str, Any]:
-    w = _WORKER
-    return _train_one(w["cfg"], job.method, job.beta, job.seed, job.epochs, train=w["splits"][job.train],
-                      held=w["splits"][job.held], n_classes=w["n_classes"], device=w["device"])
+    return _train_job(_WORKER["cfg"], job, _WORKER["state"])
 
 
 def _report(cfg: Config, job: _Job, r: dict[str, Any]) -> None:
@@ -793,8 +794,11 @@ def _run_jobs(cfg: Config, jobs: list[_Job], state: dict[str, Any], pool: Any) -
     if pool is None:
         out = []
         for job in jobs:
-            r = _run_with_bar(cfg, job.desc, job.epochs, job.method, job.beta, job.seed, train=state["splits"][job.train],
-                              held=state["splits"][job.held], n_classes=state["n_classes"], device=state["device"])
+            bar = progress_bar(job.epochs, cfg.progress, job.desc, unit="epoch")
+            try:
+                r = _train_job(cfg, job, state, bar)
+            finally:
+                bar.close()
             if show:
                 _report(cfg, job, r)
             out.append(r)
@@ -837,9 +841,8 @@ def run(config: Config) -> dict[str, Any]:
     t0 = time.perf_counter()
     pool = None
     try:
-        data = load_data(cfg)
-        n_classes = int(max(data["train"][1].max(), data["test"][1].max())) + 1
-        state = {"device": device, "n_classes": n_classes, "splits": {k: _split(v, device) for k, v in data.items()}}
+        state = _state(cfg, device)
+        splits = state["splits"]
         if cfg.jobs > 1:
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
@@ -905,11 +908,11 @@ def run(config: Config) -> dict[str, Any]:
         "device": str(device),
         "data": {
             "name": cfg.data,
-            "n_train": int(len(data["train"][1])),
-            "n_fit": int(len(data["fit"][1])),
-            "n_val": int(len(data["val"][1])),
-            "n_test": int(len(data["test"][1])),
-            "n_classes": n_classes,
+            "n_train": splits["train"].n,
+            "n_fit": splits["fit"].n,
+            "n_val": splits["val"].n,
+            "n_test": splits["test"].n,
+            "n_classes": state["n_classes"],
         },
         "selection": selection,
         "runs": runs,
@@ -1001,12 +1004,12 @@ def plot(results: dict[str, Any], path: str | Path) -> None:
     left_out = [r for r in results["runs"] if _collapsed(r)]
 
     def curves(method: str, key: str, keep_all: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        runs = [r for r in results["runs"] if r["method"] == method and (keep_all or not _collapsed(r))]
-        if not runs:
-            runs = [r for r in results["runs"] if r["method"] == method][:1]
-            return np.asarray(runs[0]["curve"]["epoch"], dtype=float), *(np.full(len(runs[0]["curve"]["epoch"]), np.nan),) * 2
+        runs = [r for r in results["runs"] if r["method"] == method]
         epoch = np.asarray(runs[0]["curve"]["epoch"], dtype=float)
+        # a missing reading, and every reading of a run left out, is NaN (ignored by the means)
         vals = np.array([[np.nan if v is None else v for v in r["curve"][key]] for r in runs], dtype=np.float64)
+        if not keep_all:
+            vals[[_collapsed(r) for r in runs]] = np.nan
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             return epoch, np.nanmean(vals, axis=0), np.nanstd(vals, axis=0)
