@@ -111,6 +111,7 @@ def test_network_shapes() -> None:
         ({"data": "svhn"}, "data must be one of"),
         ({"arch": "resnet"}, "arch must be one of"),
         ({"mlp_hidden": 0}, "mlp_hidden must be a positive integer"),
+        ({"jobs": 0}, "jobs must be a positive integer"),
     ],
 )
 def test_config_validation(changes: dict, match: str) -> None:
@@ -131,7 +132,8 @@ def _args(*argv: str) -> argparse.Namespace:
 def test_config_from_args() -> None:
     cfg = ali.config_from_args(_args())
     assert cfg.models == ("ali", "ali+mine", "alice-l2") and cfg.beta == 1.0 and cfg.epochs == 60
-    assert cfg.arch == "mlp" and ali.config_from_args(_args("--arch", "conv")).arch == "conv"
+    assert cfg.arch == "mlp" and cfg.jobs == 1 and ali.config_from_args(_args("--arch", "conv")).arch == "conv"
+    assert ali.config_from_args(_args("--jobs", "2")).jobs == 2
     cfg = ali.config_from_args(_args("--models", "ali", "ali+mine", "--beta", "0.5", "--no-clip", "--seeds", "2"))
     assert cfg.models == ("ali", "ali+mine") and cfg.beta == 0.5 and not cfg.clip and cfg.seeds == 2
     paper = ali.config_from_args(_args("--paper"))
@@ -182,3 +184,17 @@ def test_quick_run_is_deterministic(quick_results: tuple[dict, Path]) -> None:
     again = ali.run(ali.quick_config(data="synthetic", models=("ali+mine",)))
     assert again["runs"][0]["final"] == r["runs"][1]["final"]
     assert again["runs"][0]["curve"]["mi_train"] == r["runs"][1]["curve"]["mi_train"]
+
+
+def test_jobs_give_the_same_numbers(quick_results: tuple[dict, Path]) -> None:
+    r, _ = quick_results
+    pooled = ali.run(ali.quick_config(data="synthetic", jobs=2))
+    assert [(run["model"], run["seed"]) for run in pooled["runs"]] == [(run["model"], run["seed"]) for run in r["runs"]]
+    for a, b in zip(pooled["runs"], r["runs"]):
+        assert a["final"] == b["final"] and a["curve"]["eg_loss"] == b["curve"]["eg_loss"]
+
+
+def test_conv_networks_run_end_to_end() -> None:
+    r = ali.run(ali.quick_config(data="synthetic", arch="conv", models=("ali+mine",)))
+    final = r["runs"][0]["final"]
+    assert r["config"]["arch"] == "conv" and all(math.isfinite(final[key]) for key, _ in ali.METRICS)

@@ -156,3 +156,34 @@ def jsonable(obj: Any) -> Any:
     if isinstance(obj, float) and not math.isfinite(obj):
         return None
     return obj
+
+
+def spawn_pool(jobs: int, initializer: Any, initargs: tuple[Any, ...]) -> Any:
+    """A pool of ``jobs`` spawned processes (fresh interpreters: no forked torch state), each
+    prepared once by ``initializer(*initargs)``; the caller shuts it down."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=initializer, initargs=initargs)
+
+
+def pool_results(pool: Any, fn: Any, items: list[Any], progress: bool | None, desc: str,
+                 report: Any = None) -> list[Any]:
+    """``[fn(item) for item in items]`` computed on ``pool``, in the order of ``items``; one bar
+    over the items; ``report(item, result)`` as each finishes (in the order they finish)."""
+    from concurrent.futures import as_completed
+
+    futures = {pool.submit(fn, item): i for i, item in enumerate(items)}
+    results: list[Any] = [None] * len(items)
+    bar = progress_bar(len(items), progress, desc, unit="run")
+    try:
+        for fut in as_completed(futures):
+            i = futures[fut]
+            results[i] = fut.result()
+            bar.update(1)
+            if report is not None:
+                report(items[i], results[i])
+    finally:
+        bar.close()
+    return results

@@ -74,7 +74,7 @@ from typing import Any
 
 import numpy as np
 
-from ._common import progress_bar, show_lines
+from ._common import pool_results, progress_bar, show_lines, spawn_pool
 from ._images import (
     DIGIT_SOURCES,
     check_config_fields,
@@ -171,6 +171,8 @@ class Config:
         n_plot: held-out images whose reconstructions are kept for the figure (evenly spaced
             through the evaluated images).
         device, threads, progress: as in the other experiments.
+        jobs: runs trained at once, each in its own spawned process with ``threads`` threads;
+            every run is seeded on its own, so the numbers do not depend on ``jobs``.
     """
 
     data: str = "mnist-5k"
@@ -207,6 +209,7 @@ class Config:
     n_plot: int = 16
     device: str = "auto"
     threads: int = 1
+    jobs: int = 1
     progress: bool | None = None
 
     def __post_init__(self) -> None:
@@ -228,7 +231,7 @@ class Config:
             self,
             int_tuples=("enc_widths", "gen_widths", "critic_channels", "critic_hidden"),
             positive_ints=("seeds", "z_dim", "mlp_hidden", "disc_hidden", "z_hidden", "kernel", "batch_size", "epochs", "evals",
-                           "classifier_epochs", "n_data", "threads"),
+                           "classifier_epochs", "n_data", "threads", "jobs"),
             non_negative_ints=("base_seed", "classifier_seed", "n_plot"),
             positive_floats=("beta", "alice_weight", "lr", "critic_lr"),
         )
@@ -556,6 +559,26 @@ def _train_one(
     }
 
 
+_WORKER: dict[str, Any] = {}
+
+
+def _worker_init(cfg: Config, data: tuple[Any, Any, np.ndarray, Any]) -> None:
+    """A pool process: its threads, its device and the parent's data and classifier on it."""
+    import torch
+
+    torch.set_num_threads(cfg.threads)
+    device = resolve_device(cfg.device)
+    train_x, test_x, test_labels, classifier = data
+    _WORKER.update(cfg=cfg, device=device, train_x=train_x.to(device), test_x=test_x.to(device),
+                   test_labels=test_labels, classifier=classifier.to(device))
+
+
+def _worker_run(item: tuple[str, int]) -> dict[str, Any]:
+    w = _WORKER
+    return _train_one(w["cfg"], item[0], item[1], w["device"], w["train_x"], w["test_x"], w["test_labels"],
+                      w["classifier"])
+
+
 def run(config: Config) -> dict[str, Any]:
     """Train the classifier, then every (model, seed); JSON-serialisable results with ``config``,
     ``classifier``, ``reference`` (stand-in reconstructions), ``runs`` (final metrics, curves,
@@ -583,21 +606,31 @@ def run(config: Config) -> dict[str, Any]:
         train_x = torch.as_tensor(sets["train"][0]).unsqueeze(1).to(device)
         test_x = torch.as_tensor(test_images).unsqueeze(1).to(device)
         reference = _reference(to_unit(to_signed(test_x)), test_labels, classifier)
-        runs = []
-        n_runs = cfg.seeds * len(cfg.models)
-        for seed in range(cfg.base_seed, cfg.base_seed + cfg.seeds):
-            for model in cfg.models:
-                desc = f"ali {cfg.data} {model} seed={seed} ({len(runs) + 1}/{n_runs})"
+        items = [(model, seed) for seed in range(cfg.base_seed, cfg.base_seed + cfg.seeds) for model in cfg.models]
+
+        def report(item: tuple[str, int], r: dict[str, Any]) -> None:
+            if show:
+                f = r["final"]
+                print(f"[ali {cfg.data}] {item[0]} seed={item[1]}: mse={f['recon_mse']:.4f} acc={f['recon_acc']:.3f} "
+                      f"ms-ssim={f['ms_ssim']:.3f} ({r['seconds']:.0f} s)", file=sys.stderr, flush=True)
+
+        if cfg.jobs > 1:
+            import copy
+
+            data = (train_x.cpu(), test_x.cpu(), test_labels, copy.deepcopy(classifier).cpu())
+            with spawn_pool(cfg.jobs, _worker_init, (cfg, data)) as pool:
+                runs = pool_results(pool, _worker_run, items, cfg.progress, f"ali {cfg.data} ({cfg.jobs} jobs)", report)
+        else:
+            runs = []
+            for k, (model, seed) in enumerate(items):
+                desc = f"ali {cfg.data} {model} seed={seed} ({k + 1}/{len(items)})"
                 bar = progress_bar(cfg.epochs, cfg.progress, desc, unit="epoch")
                 try:
                     r = _train_one(cfg, model, seed, device, train_x, test_x, test_labels, classifier, bar)
                 finally:
                     bar.close()
                 runs.append(r)
-                if show:
-                    f = r["final"]
-                    print(f"[ali {cfg.data}] {model} seed={seed}: mse={f['recon_mse']:.4f} acc={f['recon_acc']:.3f} "
-                          f"ms-ssim={f['ms_ssim']:.3f} ({r['seconds']:.0f} s)", file=sys.stderr, flush=True)
+                report((model, seed), r)
     finally:
         torch.set_num_threads(threads)
     return {
@@ -722,7 +755,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-clip", action="store_true", help="no adaptive gradient clipping of the MI term")
     parser.add_argument("--classifier-epochs", type=int, default=None,
                         help=f"epochs of the classifier (default {Config.classifier_epochs})")
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default 1)")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads per run (default 1)")
+    parser.add_argument("--jobs", type=int, default=None,
+                        help="runs trained at once, each in its own process (default 1; the numbers do not depend on it)")
 
 
 def config_from_args(args: argparse.Namespace) -> Config:
@@ -734,7 +769,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
         changes["seeds"] = args.seeds
     if args.models is not None:
         changes["models"] = tuple(dict.fromkeys(args.models))
-    for name in ("beta", "alice_weight", "epochs", "classifier_epochs", "threads"):
+    for name in ("beta", "alice_weight", "epochs", "classifier_epochs", "threads", "jobs"):
         if getattr(args, name) is not None:
             changes[name] = getattr(args, name)
     if args.no_clip:

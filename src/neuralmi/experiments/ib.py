@@ -72,7 +72,7 @@ from typing import Any
 
 import numpy as np
 
-from ._common import float_list, jsonable, progress_bar, show_lines, str_list
+from ._common import float_list, jsonable, pool_results, progress_bar, show_lines, spawn_pool, str_list
 
 __all__ = [
     "DESCRIPTION",
@@ -803,21 +803,8 @@ def _run_jobs(cfg: Config, jobs: list[_Job], state: dict[str, Any], pool: Any) -
                 _report(cfg, job, r)
             out.append(r)
         return out
-    from concurrent.futures import as_completed
-
-    futures = {pool.submit(_worker_run, job): i for i, job in enumerate(jobs)}
-    results: list[Any] = [None] * len(jobs)
-    bar = progress_bar(len(jobs), cfg.progress, f"ib {cfg.data} {jobs[0].kind} ({cfg.jobs} jobs)", unit="run")
-    try:
-        for fut in as_completed(futures):
-            i = futures[fut]
-            results[i] = fut.result()
-            bar.update(1)
-            if show:
-                _report(cfg, jobs[i], results[i])
-    finally:
-        bar.close()
-    return results
+    report = (lambda job, r: _report(cfg, job, r)) if show else None
+    return pool_results(pool, _worker_run, jobs, cfg.progress, f"ib {cfg.data} {jobs[0].kind} ({cfg.jobs} jobs)", report)
 
 
 def run(config: Config) -> dict[str, Any]:
@@ -844,11 +831,7 @@ def run(config: Config) -> dict[str, Any]:
         state = _state(cfg, device)
         splits = state["splits"]
         if cfg.jobs > 1:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
-
-            pool = ProcessPoolExecutor(max_workers=cfg.jobs, mp_context=multiprocessing.get_context("spawn"),
-                                       initializer=_worker_init, initargs=(cfg,))
+            pool = spawn_pool(cfg.jobs, _worker_init, (cfg,))
         selection: dict[str, Any] = {}
         chosen: dict[str, float] = {}
         to_select = [] if cfg.beta is not None else [m for m in cfg.methods if m != "baseline"]
