@@ -265,6 +265,7 @@ def test_config_from_args() -> None:
     mid = stacked.config_from_args(_args("--arch", "mid", "--noise-dim", "64", "--critic-lr", "1e-3", "--base-seed", "2",
                                          "--seeds", "1"))
     assert (mid.arch, mid.noise_dim, mid.critic_lr, mid.base_seed, mid.seeds) == ("mid", 64, 1e-3, 2, 1)
+    assert cfg.jobs == 1 and stacked.config_from_args(_args("--jobs", "2")).jobs == 2
 
 
 # --------------------------------------------------------------------------- a quick run, end to end
@@ -315,6 +316,14 @@ def test_quick_run_is_deterministic(quick_results: tuple[dict, Path]) -> None:
     assert again["runs"][0]["final"] == r["runs"][1]["final"]
     assert again["runs"][0]["samples"] == r["runs"][1]["samples"]
     assert again["reference"] == r["reference"]
+
+
+def test_jobs_give_the_same_numbers(quick_results: tuple[dict, Path]) -> None:
+    r, _ = quick_results
+    pooled = stacked.run(stacked.quick_config(data="synthetic", betas=(0.0, 1.0), jobs=2))
+    assert [(run["beta"], run["seed"]) for run in pooled["runs"]] == [(run["beta"], run["seed"]) for run in r["runs"]]
+    for a, b in zip(pooled["runs"], r["runs"]):
+        assert a["final"] == b["final"] and a["samples"] == b["samples"]
 
 
 def test_cli_missing_data_set_is_one_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -9,6 +9,9 @@ Shared with :mod:`neuralmi.experiments.gan` (one implementation each):
   adaptively (:func:`neuralmi.regularizers.adaptive_gradient_clipping`), and
   :func:`critic_step`, one step of the MINE statistics network on detached samples.
 
+For the image experiments only: :func:`train_runs`, every (model or beta, seed) run in this
+process or on a pool of spawned processes (``--jobs``).
+
 For the image experiments only: the digit sources (:func:`load_digits`, including
 :func:`synthetic_digits`, drawn glyphs that need no data set), stacking three digits as the
 channels of one image (:func:`stack_digits`), the digit classifier that the experiments train
@@ -146,6 +149,57 @@ def critic_step(mi: Any, optimizer: Any, x: Any, y: Any) -> None:
     optimizer.zero_grad()
     mi.critic_loss(x.detach(), y.detach()).backward()
     optimizer.step()
+
+
+_RUNS_WORKER: dict[str, Any] = {}
+
+
+def _on(value: Any, device: Any) -> Any:
+    """``value`` moved to ``device`` (tensors, modules; anything else as it is)."""
+    return value.to(device) if isinstance(value, (torch.Tensor, nn.Module)) else value
+
+
+def _runs_worker_init(fn: Any, cfg: Any, data: tuple[Any, ...]) -> None:
+    torch.set_num_threads(cfg.threads)
+    device = resolve_device(cfg.device)
+    _RUNS_WORKER.update(fn=fn, cfg=cfg, device=device, data=tuple(_on(d, device) for d in data))
+
+
+def _runs_worker(item: tuple[Any, int]) -> dict[str, Any]:
+    w = _RUNS_WORKER
+    return w["fn"](w["cfg"], item[0], item[1], w["device"], *w["data"])
+
+
+def train_runs(
+    cfg: Any, fn: Any, items: Sequence[tuple[Any, int]], device: Any, data: tuple[Any, ...], desc: Any,
+    total: int, unit: str, report: Any,
+) -> list[dict[str, Any]]:
+    """``fn(cfg, key, seed, device, *data, bar)`` for each ``(key, seed)`` of ``items``, in order.
+
+    With ``cfg.jobs == 1`` in this process, a bar per run (``desc(key, seed)``, ``total`` steps of
+    ``unit``); with more, on ``cfg.jobs`` spawned processes with ``cfg.threads`` threads each, the
+    tensors and modules of ``data`` copied to each of them once, one bar over the runs (``fn``
+    seeds each run itself, so the numbers do not depend on ``jobs``). ``report(item, result)`` as
+    each run finishes.
+    """
+    from ._common import pool_results, progress_bar, spawn_pool
+
+    if cfg.jobs > 1:
+        import copy
+
+        cpu = tuple(copy.deepcopy(d).cpu() if isinstance(d, nn.Module) else _on(d, "cpu") for d in data)
+        with spawn_pool(cfg.jobs, _runs_worker_init, (fn, cfg, cpu)) as pool:
+            return pool_results(pool, _runs_worker, list(items), cfg.progress, f"{desc(None, None)} ({cfg.jobs} jobs)", report)
+    runs = []
+    for key, seed in items:
+        bar = progress_bar(total, cfg.progress, f"{desc(key, seed)} ({len(runs) + 1}/{len(items)})", unit=unit)
+        try:
+            r = fn(cfg, key, seed, device, *data, bar)
+        finally:
+            bar.close()
+        runs.append(r)
+        report((key, seed), r)
+    return runs
 
 
 def add_beta_arguments(parser: Any) -> None:

@@ -74,7 +74,7 @@ from typing import Any
 
 import numpy as np
 
-from ._common import pool_results, progress_bar, show_lines, spawn_pool
+from ._common import show_lines
 from ._images import (
     DIGIT_SOURCES,
     check_config_fields,
@@ -92,6 +92,7 @@ from ._images import (
     to_signed,
     to_unit,
     train_classifier,
+    train_runs,
     unit_to_uint8,
 )
 
@@ -559,26 +560,6 @@ def _train_one(
     }
 
 
-_WORKER: dict[str, Any] = {}
-
-
-def _worker_init(cfg: Config, data: tuple[Any, Any, np.ndarray, Any]) -> None:
-    """A pool process: its threads, its device and the parent's data and classifier on it."""
-    import torch
-
-    torch.set_num_threads(cfg.threads)
-    device = resolve_device(cfg.device)
-    train_x, test_x, test_labels, classifier = data
-    _WORKER.update(cfg=cfg, device=device, train_x=train_x.to(device), test_x=test_x.to(device),
-                   test_labels=test_labels, classifier=classifier.to(device))
-
-
-def _worker_run(item: tuple[str, int]) -> dict[str, Any]:
-    w = _WORKER
-    return _train_one(w["cfg"], item[0], item[1], w["device"], w["train_x"], w["test_x"], w["test_labels"],
-                      w["classifier"])
-
-
 def run(config: Config) -> dict[str, Any]:
     """Train the classifier, then every (model, seed); JSON-serialisable results with ``config``,
     ``classifier``, ``reference`` (stand-in reconstructions), ``runs`` (final metrics, curves,
@@ -614,23 +595,9 @@ def run(config: Config) -> dict[str, Any]:
                 print(f"[ali {cfg.data}] {item[0]} seed={item[1]}: mse={f['recon_mse']:.4f} acc={f['recon_acc']:.3f} "
                       f"ms-ssim={f['ms_ssim']:.3f} ({r['seconds']:.0f} s)", file=sys.stderr, flush=True)
 
-        if cfg.jobs > 1:
-            import copy
-
-            data = (train_x.cpu(), test_x.cpu(), test_labels, copy.deepcopy(classifier).cpu())
-            with spawn_pool(cfg.jobs, _worker_init, (cfg, data)) as pool:
-                runs = pool_results(pool, _worker_run, items, cfg.progress, f"ali {cfg.data} ({cfg.jobs} jobs)", report)
-        else:
-            runs = []
-            for k, (model, seed) in enumerate(items):
-                desc = f"ali {cfg.data} {model} seed={seed} ({k + 1}/{len(items)})"
-                bar = progress_bar(cfg.epochs, cfg.progress, desc, unit="epoch")
-                try:
-                    r = _train_one(cfg, model, seed, device, train_x, test_x, test_labels, classifier, bar)
-                finally:
-                    bar.close()
-                runs.append(r)
-                report((model, seed), r)
+        runs = train_runs(cfg, _train_one, items, device, (train_x, test_x, test_labels, classifier),
+                          lambda m, s: f"ali {cfg.data}" + ("" if m is None else f" {m} seed={s}"), cfg.epochs, "epoch",
+                          report)
     finally:
         torch.set_num_threads(threads)
     return {

@@ -75,7 +75,7 @@ from typing import Any
 
 import numpy as np
 
-from ._common import progress_bar, show_lines
+from ._common import show_lines
 from ._images import (
     DIGIT_SOURCES,
     add_beta_arguments,
@@ -96,6 +96,7 @@ from ._images import (
     to_signed,
     to_unit,
     train_classifier,
+    train_runs,
     unit_to_uint8,
 )
 
@@ -196,6 +197,8 @@ class Config:
         n_data: training digits of the ``synthetic`` source (the others have their own size).
         n_plot: generated samples kept per run for the figure.
         device, threads, progress: as in the other experiments.
+        jobs: runs trained at once, each in its own spawned process with ``threads`` threads;
+            every run is seeded on its own, so the numbers do not depend on ``jobs``.
     """
 
     data: str = "mnist-5k"
@@ -228,6 +231,7 @@ class Config:
     n_plot: int = 64
     device: str = "auto"
     threads: int = 1
+    jobs: int = 1
     progress: bool | None = None
 
     def __post_init__(self) -> None:
@@ -242,7 +246,7 @@ class Config:
             float_tuples=("betas",),
             int_tuples=("code_classes", "critic_channels", "critic_hidden"),
             positive_ints=("seeds", "noise_dim", "batch_size", "steps", "g_steps", "n_eval", "evals",
-                           "classifier_epochs", "n_data", "threads"),
+                           "classifier_epochs", "n_data", "threads", "jobs"),
             non_negative_ints=("base_seed", "classifier_seed", "n_plot"),
             positive_floats=("lr_d", "lr_g", "critic_lr"),
         )
@@ -491,20 +495,16 @@ def run(config: Config) -> dict[str, Any]:
         ref_true = count_modes(real_labels)
         clf_info["stacked_accuracy"] = float(np.mean(np.all(predicted == real_labels, axis=1)))
         digits = torch.as_tensor(sets["train"][0]).to(device)
-        runs = []
-        n_runs = cfg.seeds * len(cfg.betas)
-        for seed in range(cfg.base_seed, cfg.base_seed + cfg.seeds):
-            for beta in cfg.betas:
-                desc = f"stacked {cfg.data} beta={beta:g} seed={seed} ({len(runs) + 1}/{n_runs})"
-                bar = progress_bar(cfg.steps, cfg.progress, desc, unit="step")
-                try:
-                    r = _train_one(cfg, beta, seed, device, digits, classifier, bar)
-                finally:
-                    bar.close()
-                runs.append(r)
-                if show:
-                    print(f"[stacked {cfg.data}] beta={beta:g} seed={seed}: {_headline(r['final'])} "
-                          f"({r['seconds']:.0f} s)", file=sys.stderr, flush=True)
+        items = [(beta, seed) for seed in range(cfg.base_seed, cfg.base_seed + cfg.seeds) for beta in cfg.betas]
+
+        def report(item: tuple[float, int], r: dict[str, Any]) -> None:
+            if show:
+                print(f"[stacked {cfg.data}] beta={item[0]:g} seed={item[1]}: {_headline(r['final'])} "
+                      f"({r['seconds']:.0f} s)", file=sys.stderr, flush=True)
+
+        runs = train_runs(cfg, _train_one, items, device, (digits, classifier),
+                          lambda b, s: f"stacked {cfg.data}" + ("" if b is None else f" beta={b:g} seed={s}"), cfg.steps,
+                          "step", report)
     finally:
         torch.set_num_threads(threads)
     return {
@@ -639,7 +639,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-clip", action="store_true", help="no adaptive gradient clipping of the MI term")
     parser.add_argument("--classifier-epochs", type=int, default=None,
                         help=f"epochs of the mode-counting classifier (default {Config.classifier_epochs})")
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default 1)")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads per run (default 1)")
+    parser.add_argument("--jobs", type=int, default=None,
+                        help="runs trained at once, each in its own process (default 1; the numbers do not depend on it)")
 
 
 def config_from_args(args: argparse.Namespace) -> Config:
@@ -648,7 +650,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
                                "device": getattr(args, "device", "auto"), "betas": betas_from_args(args)}
     if args.seeds is not None:
         changes["seeds"] = args.seeds
-    for name in ("arch", "steps", "classifier_epochs", "threads", "noise_dim", "critic_lr", "base_seed"):
+    for name in ("arch", "steps", "classifier_epochs", "threads", "jobs", "noise_dim", "critic_lr", "base_seed"):
         if getattr(args, name) is not None:
             changes[name] = getattr(args, name)
     if args.no_clip:
