@@ -134,6 +134,7 @@ def test_config_from_args() -> None:
     assert cfg.models == ("ali", "ali+mine", "alice-l2") and cfg.beta == 1.0 and cfg.epochs == 60
     assert cfg.arch == "mlp" and cfg.jobs == 1 and ali.config_from_args(_args("--arch", "conv")).arch == "conv"
     assert ali.config_from_args(_args("--jobs", "2")).jobs == 2
+    assert ali.config_from_args(_args("--critic-lr", "1e-3")).critic_lr == 1e-3
     cfg = ali.config_from_args(_args("--models", "ali", "ali+mine", "--beta", "0.5", "--no-clip", "--seeds", "2"))
     assert cfg.models == ("ali", "ali+mine") and cfg.beta == 0.5 and not cfg.clip and cfg.seeds == 2
     paper = ali.config_from_args(_args("--paper"))

@@ -717,6 +717,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--beta", type=float, default=None, help=f"MI weight of ali+mine (default {Config.beta:g})")
     parser.add_argument("--alice-weight", type=float, default=None,
                         help=f"L2 weight of alice-l2 (default {Config.alice_weight:g})")
+    parser.add_argument("--critic-lr", type=float, default=None,
+                        help=f"learning rate of MINE's statistics network (default {Config.critic_lr:g})")
     parser.add_argument("--paper", action="store_true", help="the larger configuration (wider networks, 100 epochs; a GPU job)")
     parser.add_argument("--epochs", type=int, default=None, help=f"passes over the training digits (default {Config.epochs})")
     parser.add_argument("--no-clip", action="store_true", help="no adaptive gradient clipping of the MI term")
@@ -736,7 +738,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
         changes["seeds"] = args.seeds
     if args.models is not None:
         changes["models"] = tuple(dict.fromkeys(args.models))
-    for name in ("beta", "alice_weight", "epochs", "classifier_epochs", "threads", "jobs"):
+    for name in ("beta", "alice_weight", "critic_lr", "epochs", "classifier_epochs", "threads", "jobs"):
         if getattr(args, name) is not None:
             changes[name] = getattr(args, name)
     if args.no_clip:
