@@ -719,7 +719,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"L2 weight of alice-l2 (default {Config.alice_weight:g})")
     parser.add_argument("--critic-lr", type=float, default=None,
                         help=f"learning rate of MINE's statistics network (default {Config.critic_lr:g})")
-    parser.add_argument("--paper", action="store_true", help="the larger configuration (wider networks, 100 epochs; a GPU job)")
+    parser.add_argument("--paper", action="store_true", help="the larger configuration (the conv networks, wider; 100 epochs; a GPU job)")
     parser.add_argument("--epochs", type=int, default=None, help=f"passes over the training digits (default {Config.epochs})")
     parser.add_argument("--no-clip", action="store_true", help="no adaptive gradient clipping of the MI term")
     parser.add_argument("--classifier-epochs", type=int, default=None,
