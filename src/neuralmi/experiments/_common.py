@@ -1,5 +1,6 @@
 """What the synthetic experiments (``gaussian``, ``nonlinear``) share: config checks, list
-parsing for the command line, the paper-setup estimate, the progress bar and JSON clean-up."""
+parsing for the command line, the paper-setup estimate, the progress bar and JSON clean-up; and
+the pool of spawned processes that ``ib``, ``stacked`` and ``ali`` train their runs on (``--jobs``)."""
 
 from __future__ import annotations
 

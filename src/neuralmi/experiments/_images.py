@@ -10,9 +10,7 @@ Shared with :mod:`neuralmi.experiments.gan` (one implementation each):
   :func:`critic_step`, one step of the MINE statistics network on detached samples.
 
 For the image experiments only: :func:`train_runs`, every (model or beta, seed) run in this
-process or on a pool of spawned processes (``--jobs``).
-
-For the image experiments only: the digit sources (:func:`load_digits`, including
+process or on a pool of spawned processes (``--jobs``); the digit sources (:func:`load_digits`, including
 :func:`synthetic_digits`, drawn glyphs that need no data set), stacking three digits as the
 channels of one image (:func:`stack_digits`), the digit classifier that the experiments train
 themselves (:func:`train_classifier`, :func:`classify`), the Stacked-MNIST mode counter
