@@ -457,3 +457,35 @@ def test_row_ids_group_exact_copies_only(monkeypatch):
     monkeypatch.setattr(E.np.random, "default_rng", lambda *_: ZeroRng())
     ids = E._row_ids(b)
     assert ids[0] == ids[2] != ids[1]
+
+
+# --------------------------------------------------------------------------- the radial column (radial=True)
+
+
+def test_radial_adds_a_column_to_sides_of_two_or_more() -> None:
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((400, 3)), rng.standard_normal((400, 1))
+    est = neuralmi.MINE(radial=True, steps=20, eval_every=10, progress=False).fit(x, y)
+    assert est.transform_x_.n_out == 4 and est.transform_y_.n_out == 1
+    plain = neuralmi.MINE(steps=20, eval_every=10, progress=False).fit(x, y)
+    assert plain.transform_x_.n_out == 3
+    folds = neuralmi.MINE(radial=True, folds=3, steps=20, eval_every=10, progress=False).fit(x, y)
+    assert all(tx.n_out == 4 and ty.n_out == 1 for tx, ty in folds.transforms_)
+    # a critic module of the user's gets the plain columns
+    mine = neuralmi.MINE(critic=lambda dx, dy: neuralmi.critics.ConcatCritic(dx, dy, (8,)), radial=True, steps=20,
+                         eval_every=10, progress=False).fit(x, y)
+    assert mine.transform_x_.n_out == 3
+    with pytest.raises(TypeError, match="radial must be True or False"):
+        neuralmi.EstimatorConfig(radial="yes")
+
+
+def test_radial_reads_a_shared_scale() -> None:
+    """Student-t, 5 + 5 dimensions, 2 degrees of freedom (dependence only through a shared scale):
+    the plain critic reads 0.32 for 0.45 at n = 5,000; with the radial column 0.39."""
+    from neuralmi.tasks import StudentT
+
+    task = StudentT(5, 5, dof=2)
+    x, y = task.sample(5000, seed=0)
+    plain = neuralmi.estimate(x, y, seed=0, progress=False).mi
+    radial = neuralmi.estimate(x, y, seed=0, radial=True, progress=False).mi
+    assert abs(radial - task.mi) < 0.08 and abs(radial - task.mi) < abs(plain - task.mi) - 0.04

@@ -164,3 +164,32 @@ def test_column_transform_checks_its_fields() -> None:
         ColumnTransform("standardize", np.zeros(2), np.ones(3))
     with pytest.raises(ValueError, match="quantiles"):
         ColumnTransform("rank", np.zeros(2), np.ones(2), (np.arange(3.0),))
+
+
+# --------------------------------------------------------------------------- the radial column
+
+
+@pytest.mark.parametrize("kind", TRANSFORMS)
+def test_radial_column_is_the_rank_gaussian_squared_norm(kind: str) -> None:
+    rng = np.random.default_rng(5)
+    train, test = rng.standard_normal((300, 3)) * [1.0, 2.0, 0.5], rng.standard_normal((40, 3))
+    plain, radial = fit_transform(train, kind), fit_transform(train, kind, radial=True)
+    assert plain.n_out == 3 and radial.n_out == 4
+    out = radial(test)
+    np.testing.assert_array_equal(out[:, :3], plain(test))  # the columns themselves are unchanged
+    sq_train, sq_test = (plain(train) ** 2).sum(1), (plain(test) ** 2).sum(1)
+    # the training rows' own radial values are their normal scores
+    n = len(train)
+    np.testing.assert_allclose(radial(train)[:, 3], special.ndtri((stats.rankdata(sq_train) - 0.5) / n), atol=1e-12)
+    # a query row: increasing in its squared norm, and equal norms give equal values
+    order = np.argsort(sq_test)
+    assert np.all(np.diff(out[order, 3]) >= 0)
+
+
+def test_radial_column_keeps_the_rank_transform_invariant_under_increasing_maps() -> None:
+    rng = np.random.default_rng(3)
+    train, test = rng.standard_normal((200, 3)), rng.standard_normal((50, 3))
+    warp = lambda a: np.sinh(3 * a) + a**3  # noqa: E731 - strictly increasing
+    a = fit_transform(train, "rank", radial=True)(test)
+    b = fit_transform(warp(train), "rank", radial=True)(warp(test))
+    np.testing.assert_array_equal(a, b)

@@ -117,6 +117,11 @@ class EstimatorConfig:
             high dimension at small n); the last three use the plain features.
         marginal: ``"shuffle"`` or ``"pairs"`` (see :class:`~neuralmi.MutualInformation`).
         transform: per-column input transform, one of :data:`~neuralmi.preprocessing.TRANSFORMS`.
+        radial: append to each side of at least two columns the rank-to-Gaussian squared norm of
+            its transformed columns (:func:`~neuralmi.preprocessing.fit_transform`; a function of
+            the side, so the MI is unchanged): the critic sees a side's overall magnitude
+            directly. Built-in critics only (a critic module or factory of yours gets the plain
+            columns). Off by default for now (measured in ``docs/beyond_normal.md``).
         test_size: share of the samples held out for evaluation (never trained on). Ignored
             with ``folds``.
         folds: ``None`` (the default): one training part and two held-out folds (``test_size``),
@@ -168,6 +173,7 @@ class EstimatorConfig:
     baseline_shrinkage: str | float | None = "cv"
     marginal: str = "shuffle"
     transform: str = "rank"
+    radial: bool = False
     test_size: float = 0.3
     folds: int | None = None
     batch_size: int | None = None
@@ -229,6 +235,8 @@ class EstimatorConfig:
             raise ValueError(f"eval_shifts must be >= 1; got {self.eval_shifts}")
         if not isinstance(self.compile, bool):
             raise TypeError(f"compile must be True or False; got {self.compile!r}")
+        if not isinstance(self.radial, (bool, np.bool_)):
+            raise TypeError(f"radial must be True or False; got {self.radial!r}")
         if self.threads is not None and (not isinstance(self.threads, int) or self.threads < 1):
             raise ValueError(f"threads must be a positive integer or None; got {self.threads!r}")
         if not isinstance(self.seed, (int, np.integer)) or isinstance(self.seed, bool):
@@ -518,6 +526,11 @@ class NeuralEstimator(SklearnTagsMixin):
         return f"{type(self).__name__}({args})"
 
     # ------------------------------------------------------------------ building blocks
+    def _radial(self, a: np.ndarray) -> bool:
+        """Whether side ``a`` (``(n, d)``) gets the radial column: ``radial`` is on, the critic
+        is a built-in one and ``d >= 2``."""
+        return bool(self.config.radial) and isinstance(self._critic_spec, str) and a.shape[1] >= 2
+
     def _build_critic(self, x_train: np.ndarray, y_train: np.ndarray) -> nn.Module:
         cfg = self.config
         dx, dy = x_train.shape[1], y_train.shape[1]
@@ -668,8 +681,8 @@ class NeuralEstimator(SklearnTagsMixin):
                 f"only {int(groups.max()) + 1 if groups is not None else xa.shape[0]} distinct rows: too "
                 "few to split into training and held-out parts"
             )
-        self.transform_x_ = fit_transform(xa[tr], cfg.transform)
-        self.transform_y_ = fit_transform(ya[tr], cfg.transform)
+        self.transform_x_ = fit_transform(xa[tr], cfg.transform, self._radial(xa))
+        self.transform_y_ = fit_transform(ya[tr], cfg.transform, self._radial(ya))
         xt, yt = self.transform_x_(xa), self.transform_y_(ya)
         # only the transformed rows are read from here: drop the others (a large input's memory)
         x = y = xa = ya = a = None
@@ -779,9 +792,10 @@ class NeuralEstimator(SklearnTagsMixin):
         steps = train_steps(cfg, n_train, batch)
         for k in range(k_n):
             # everything critic k depends on comes from the other folds' rows
-            tx, ty = fit_transform(xa[rest[k]], cfg.transform), fit_transform(ya[rest[k]], cfg.transform)
+            tx = fit_transform(xa[rest[k]], cfg.transform, self._radial(xa))
+            ty = fit_transform(ya[rest[k]], cfg.transform, self._radial(ya))
             xs, ys = tx(xa[rest[k]]), ty(ya[rest[k]])
-            module = self._objective(self._build_critic(xs, ys), xa.shape[1], ya.shape[1], cfg.seed + 1009 * k, device)
+            module = self._objective(self._build_critic(xs, ys), xs.shape[1], ys.shape[1], cfg.seed + 1009 * k, device)
             train_sets.append((tens(xs), tens(ys)))
             if cfg.method == "minee":
                 module.fit_reference(*train_sets[-1])
