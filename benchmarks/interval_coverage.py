@@ -7,6 +7,7 @@ a non-linear channel, additive uniform noise, a spiral, a bimodal mixture, ...) 
 ``--reps`` independent samples are drawn (seed = replicate) and ``neuralmi.estimate(x, y,
 seed=replicate)`` is run with default settings; the table gives the share of intervals
 ``res.ci(0.95)`` that contain the true MI, the mean error, and the share flagged not certified.
+``--options KEY=VALUE ...`` passes settings to every estimate (e.g. ``radial=True``).
 Every estimate is written to ``--out``; rerunning with the same ``--out`` resumes.
 (Not named ``coverage.py``: as the script's own directory comes first on ``sys.path``, that name
 would shadow the ``coverage`` package for every script in ``benchmarks/``; numba, which hyppo
@@ -43,7 +44,12 @@ def main() -> None:
     ap.add_argument("--n", default="1000,10000")
     ap.add_argument("--tasks", default=",".join(TASKS))
     ap.add_argument("--out", default="runs/coverage.json")
+    ap.add_argument("--options", nargs="*", metavar="KEY=VALUE", default=None,
+                    help="settings passed to neuralmi.estimate, e.g. radial=True (default: none, the defaults)")
     args = ap.parse_args()
+    from neuralmi.bench.grid import parse_options
+
+    options = parse_options(args.options)
     rows = json.load(open(args.out)) if os.path.exists(args.out) else []
     done = {(r["task"], r["n"], r["rep"]) for r in rows}
     for name in args.tasks.split(","):
@@ -56,7 +62,7 @@ def main() -> None:
                 t0 = time.perf_counter()
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    res = neuralmi.estimate(x, y, seed=rep, progress=False)
+                    res = neuralmi.estimate(x, y, seed=rep, progress=False, **options)
                 lo, hi = res.ci(0.95)
                 rows.append(
                     {"task": name, "n": n, "rep": rep, "truth": task.mi, "mi": res.mi, "stderr": res.stderr,
