@@ -252,10 +252,10 @@ def test_no_row_of_fold_k_trains_transforms_or_selects_critic_k(monkeypatch: pyt
     fits: list[set[int]] = []
     real_fit_transform = estimators.fit_transform
 
-    def spy_fit_transform(a: np.ndarray, kind: str):  # records the rows every x transform is fit on
+    def spy_fit_transform(a: np.ndarray, kind: str, radial: bool = False):  # records the rows every x transform is fit on
         if np.allclose(a * n, np.round(a * n)):
             fits.append(rows(a))
-        return real_fit_transform(a, kind)
+        return real_fit_transform(a, kind, radial)
 
     baselines: list[set[int]] = []
     real_build = NeuralEstimator._build_critic

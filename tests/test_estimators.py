@@ -467,8 +467,10 @@ def test_radial_adds_a_column_to_sides_of_two_or_more() -> None:
     x, y = rng.standard_normal((400, 3)), rng.standard_normal((400, 1))
     est = neuralmi.MINE(radial=True, steps=20, eval_every=10, progress=False).fit(x, y)
     assert est.transform_x_.n_out == 4 and est.transform_y_.n_out == 1
-    plain = neuralmi.MINE(steps=20, eval_every=10, progress=False).fit(x, y)
+    plain = neuralmi.MINE(radial=False, steps=20, eval_every=10, progress=False).fit(x, y)
     assert plain.transform_x_.n_out == 3
+    minee = neuralmi.MINEE(radial=True, steps=20, eval_every=10, progress=False).fit(x, y)
+    assert minee.transform_x_.n_out == 3  # a column that is a function of the others: MINEE's reference is infinite
     folds = neuralmi.MINE(radial=True, folds=3, steps=20, eval_every=10, progress=False).fit(x, y)
     assert all(tx.n_out == 4 and ty.n_out == 1 for tx, ty in folds.transforms_)
     # a critic module of the user's gets the plain columns
@@ -486,6 +488,6 @@ def test_radial_reads_a_shared_scale() -> None:
 
     task = StudentT(5, 5, dof=2)
     x, y = task.sample(5000, seed=0)
-    plain = neuralmi.estimate(x, y, seed=0, progress=False).mi
+    plain = neuralmi.estimate(x, y, seed=0, radial=False, progress=False).mi
     radial = neuralmi.estimate(x, y, seed=0, radial=True, progress=False).mi
     assert abs(radial - task.mi) < 0.08 and abs(radial - task.mi) < abs(plain - task.mi) - 0.04

@@ -121,7 +121,8 @@ class EstimatorConfig:
             its transformed columns (:func:`~neuralmi.preprocessing.fit_transform`; a function of
             the side, so the MI is unchanged): the critic sees a side's overall magnitude
             directly. Built-in critics only (a critic module or factory of yours gets the plain
-            columns). Off by default for now (measured in ``docs/beyond_normal.md``).
+            columns); not with ``minee``. Off by default for now (measured in
+            ``docs/beyond_normal.md``).
         test_size: share of the samples held out for evaluation (never trained on). Ignored
             with ``folds``.
         folds: ``None`` (the default): one training part and two held-out folds (``test_size``),
@@ -528,8 +529,10 @@ class NeuralEstimator(SklearnTagsMixin):
     # ------------------------------------------------------------------ building blocks
     def _radial(self, a: np.ndarray) -> bool:
         """Whether side ``a`` (``(n, d)``) gets the radial column: ``radial`` is on, the critic
-        is a built-in one and ``d >= 2``."""
-        return bool(self.config.radial) and isinstance(self._critic_spec, str) and a.shape[1] >= 2
+        is a built-in one, ``d >= 2``, and the method is not ``minee`` (whose reference
+        divergences are infinite on data with a column that is a function of the others)."""
+        cfg = self.config
+        return bool(cfg.radial) and cfg.method != "minee" and isinstance(self._critic_spec, str) and a.shape[1] >= 2
 
     def _build_critic(self, x_train: np.ndarray, y_train: np.ndarray) -> nn.Module:
         cfg = self.config

@@ -77,7 +77,7 @@ def paper_estimate(x: np.ndarray, y: np.ndarray, method: str, cfg: Any, seed: in
     ``"ksg"``: KSG estimator 1 with ``cfg.ksg_k`` neighbours; ``"neuralmi"``: the library's
     default estimator; any bound: a plain MLP critic on ``[x, y]`` (``cfg.hidden``, ReLU; InfoNCE
     on ``cfg.infonce_critic``, separable unless the config says otherwise), standardised inputs,
-    no Gaussian baseline, and ``cfg``'s training settings.
+    no Gaussian baseline, no radial column, and ``cfg``'s training settings.
     """
     import neuralmi
 
@@ -92,6 +92,7 @@ def paper_estimate(x: np.ndarray, y: np.ndarray, method: str, cfg: Any, seed: in
         method=method,
         critic=critic,
         gaussian_baseline=False,
+        radial=False,
         transform="standardize",
         hidden=cfg.hidden,
         activation="relu",
