@@ -169,13 +169,13 @@ def _runs_worker(item: tuple[Any, int]) -> dict[str, Any]:
 
 
 def train_runs(
-    cfg: Any, fn: Any, items: Sequence[tuple[Any, int]], device: Any, data: tuple[Any, ...], desc: Any,
-    total: int, unit: str, report: Any,
+    cfg: Any, fn: Any, items: Sequence[tuple[Any, int]], device: Any, data: tuple[Any, ...], name: str,
+    label: Any, total: int, unit: str, report: Any,
 ) -> list[dict[str, Any]]:
     """``fn(cfg, key, seed, device, *data, bar)`` for each ``(key, seed)`` of ``items``, in order.
 
-    With ``cfg.jobs == 1`` in this process, a bar per run (``desc(key, seed)``, ``total`` steps of
-    ``unit``); with more, on ``cfg.jobs`` spawned processes with ``cfg.threads`` threads each, the
+    With ``cfg.jobs == 1`` in this process, a bar per run (``"{name} {label(key)} seed={seed}"``,
+    ``total`` steps of ``unit``); with more, on ``cfg.jobs`` spawned processes with ``cfg.threads`` threads each, the
     tensors and modules of ``data`` copied to each of them once, one bar over the runs (``fn``
     seeds each run itself, so the numbers do not depend on ``jobs``). ``report(item, result)`` as
     each run finishes.
@@ -187,10 +187,11 @@ def train_runs(
 
         cpu = tuple(copy.deepcopy(d).cpu() if isinstance(d, nn.Module) else _on(d, "cpu") for d in data)
         with spawn_pool(cfg.jobs, _runs_worker_init, (fn, cfg, cpu)) as pool:
-            return pool_results(pool, _runs_worker, list(items), cfg.progress, f"{desc(None, None)} ({cfg.jobs} jobs)", report)
+            return pool_results(pool, _runs_worker, list(items), cfg.progress, f"{name} ({cfg.jobs} jobs)", report)
     runs = []
     for key, seed in items:
-        bar = progress_bar(total, cfg.progress, f"{desc(key, seed)} ({len(runs) + 1}/{len(items)})", unit=unit)
+        desc = f"{name} {label(key)} seed={seed} ({len(runs) + 1}/{len(items)})"
+        bar = progress_bar(total, cfg.progress, desc, unit=unit)
         try:
             r = fn(cfg, key, seed, device, *data, bar)
         finally:

@@ -595,9 +595,8 @@ def run(config: Config) -> dict[str, Any]:
                 print(f"[ali {cfg.data}] {item[0]} seed={item[1]}: mse={f['recon_mse']:.4f} acc={f['recon_acc']:.3f} "
                       f"ms-ssim={f['ms_ssim']:.3f} ({r['seconds']:.0f} s)", file=sys.stderr, flush=True)
 
-        runs = train_runs(cfg, _train_one, items, device, (train_x, test_x, test_labels, classifier),
-                          lambda m, s: f"ali {cfg.data}" + ("" if m is None else f" {m} seed={s}"), cfg.epochs, "epoch",
-                          report)
+        runs = train_runs(cfg, _train_one, items, device, (train_x, test_x, test_labels, classifier), f"ali {cfg.data}",
+                          str, cfg.epochs, "epoch", report)
     finally:
         torch.set_num_threads(threads)
     return {
@@ -732,13 +731,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def config_from_args(args: argparse.Namespace) -> Config:
     """Build a :class:`Config` from parsed CLI arguments."""
     changes: dict[str, Any] = {"data": args.data, "data_dir": args.data_dir, "device": getattr(args, "device", "auto")}
-    if getattr(args, "arch", None) is not None:
-        changes["arch"] = args.arch
     if args.seeds is not None:
         changes["seeds"] = args.seeds
     if args.models is not None:
         changes["models"] = tuple(dict.fromkeys(args.models))
-    for name in ("beta", "alice_weight", "critic_lr", "epochs", "classifier_epochs", "threads", "jobs"):
+    for name in ("arch", "beta", "alice_weight", "critic_lr", "epochs", "classifier_epochs", "threads", "jobs"):
         if getattr(args, name) is not None:
             changes[name] = getattr(args, name)
     if args.no_clip:

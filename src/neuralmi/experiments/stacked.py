@@ -502,9 +502,8 @@ def run(config: Config) -> dict[str, Any]:
                 print(f"[stacked {cfg.data}] beta={item[0]:g} seed={item[1]}: {_headline(r['final'])} "
                       f"({r['seconds']:.0f} s)", file=sys.stderr, flush=True)
 
-        runs = train_runs(cfg, _train_one, items, device, (digits, classifier),
-                          lambda b, s: f"stacked {cfg.data}" + ("" if b is None else f" beta={b:g} seed={s}"), cfg.steps,
-                          "step", report)
+        runs = train_runs(cfg, _train_one, items, device, (digits, classifier), f"stacked {cfg.data}",
+                          lambda beta: f"beta={beta:g}", cfg.steps, "step", report)
     finally:
         torch.set_num_threads(threads)
     return {
