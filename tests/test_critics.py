@@ -427,3 +427,59 @@ def test_magnitude_features_are_left_to_the_network_on_many_rows() -> None:
     gx, gy = fit_transform(x, "rank")(x), fit_transform(y, "rank")(y)
     assert type(gaussian_baseline(gx, gy)) is GaussianCritic
     assert type(gaussian_baseline(gx[:1500], gy[:1500])) is MagnitudeGaussianCritic
+
+
+# --------------------------------------------------------------------------- derived columns (radial)
+
+
+@pytest.mark.parametrize("magnitude", [False, True])
+def test_a_baseline_embedded_beside_derived_columns_scores_the_same(magnitude: bool) -> None:
+    from neuralmi.critics import MagnitudeGaussianCritic, _embed
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((300, 3))
+    y = x[:, :2] + rng.standard_normal((300, 2))
+    cls = MagnitudeGaussianCritic if magnitude else GaussianCritic
+    fitted = cls.from_data(x, y, covariance=0.1)
+    # one derived column on x, two on y, weighted zero
+    xf = torch.tensor(np.concatenate([x, rng.standard_normal((300, 1))], axis=1))
+    yf = torch.tensor(np.concatenate([y, rng.standard_normal((300, 2))], axis=1))
+    full = _embed(fitted, 4, 4, (1, 2))
+    assert type(full) is cls and full.dim_x == (8 if magnitude else 4)
+    full, fitted = full.double(), fitted.double()
+    torch.testing.assert_close(full(xf, yf), fitted(torch.tensor(x), torch.tensor(y)))
+    torch.testing.assert_close(
+        full.pair_scores(xf[:40], yf[:40]), fitted.pair_scores(torch.tensor(x[:40]), torch.tensor(y[:40]))
+    )
+
+
+def _radial_weight(critic: GaussianCritic) -> float:
+    """The largest weight the quadratic form puts on the last column of either side."""
+    m = critic.quadratic().abs()
+    return float(max(m[critic.dim_x - 1].max(), m[-1].max()))
+
+
+def test_the_baseline_takes_the_radial_columns_only_on_held_out_evidence() -> None:
+    import neuralmi
+    from neuralmi.critics import MAGNITUDE_MAX_ROWS, gaussian_baseline
+    from neuralmi.preprocessing import fit_transform
+
+    def radial_pair(task: str, n: int) -> tuple[np.ndarray, np.ndarray]:
+        x, y = neuralmi.tasks.get(task).sample(n, seed=0)
+        return fit_transform(x, "rank", radial=True)(x), fit_transform(y, "rank", radial=True)(y)
+
+    # a Student-t pair (dependent through a shared scale only), too many rows for the magnitude
+    # features: the plain critic of all the columns, radial ones included, wins
+    x, y = radial_pair("student-identity-5-5-2", MAGNITUDE_MAX_ROWS + 2000)
+    critic = gaussian_baseline(x, y, extra=(1, 1))
+    assert type(critic) is GaussianCritic and _radial_weight(critic) > 0.05
+    # jointly Gaussian data: the two radial columns correlate, and the critic of all the columns
+    # would weight them (0.36), but the plain critic is the true log-ratio already and reads
+    # higher on held-out parts: the radial columns are weighted zero
+    x, y = radial_pair("gauss-d5-rho0.75", MAGNITUDE_MAX_ROWS + 2000)
+    assert _radial_weight(GaussianCritic.from_data(x, y, covariance="cv")) > 0.1
+    critic = gaussian_baseline(x, y, extra=(1, 1))
+    assert type(critic) is GaussianCritic and _radial_weight(critic) == 0.0
+    # a fixed covariance (no held-out evidence): the plain columns only
+    x, y = radial_pair("student-identity-5-5-2", 1500)
+    assert _radial_weight(gaussian_baseline(x, y, covariance=0.1, extra=(1, 1))) == 0.0

@@ -260,9 +260,9 @@ def test_no_row_of_fold_k_trains_transforms_or_selects_critic_k(monkeypatch: pyt
     baselines: list[set[int]] = []
     real_build = NeuralEstimator._build_critic
 
-    def spy_build(self, xs: np.ndarray, ys: np.ndarray):
+    def spy_build(self, xs: np.ndarray, ys: np.ndarray, extra: tuple[int, int] = (0, 0)):
         baselines.append(rows(xs))
-        return real_build(self, xs, ys)
+        return real_build(self, xs, ys, extra)
 
     seen: dict[str, object] = {}
     evaluated: list[tuple[int, set[int]]] = []

@@ -111,18 +111,20 @@ class EstimatorConfig:
             custom critics.
         baseline_shrinkage: how the Gaussian critic's correlation matrix is regularised:
             ``"cv"`` (the default: the shrinkage weight, correlation threshold and rank, and
-            plain or magnitude features, whose critic reads highest on held-out parts of the
-            training rows; see :func:`~neuralmi.critics.gaussian_baseline`), ``"oas"``, a weight
-            in [0, 1] of the identity, or ``None`` (the sample correlations, which overfit in
-            high dimension at small n); the last three use the plain features.
+            plain or magnitude features, with or without the radial column, whose critic reads
+            highest on held-out parts of the training rows; see
+            :func:`~neuralmi.critics.gaussian_baseline`), ``"oas"``, a weight in [0, 1] of the
+            identity, or ``None`` (the sample correlations, which overfit in high dimension at
+            small n); the last three use the plain features (no radial column).
         marginal: ``"shuffle"`` or ``"pairs"`` (see :class:`~neuralmi.MutualInformation`).
         transform: per-column input transform, one of :data:`~neuralmi.preprocessing.TRANSFORMS`.
         radial: append to each side of at least two columns the rank-to-Gaussian squared norm of
             its transformed columns (:func:`~neuralmi.preprocessing.fit_transform`; a function of
             the side, so the MI is unchanged): the critic sees a side's overall magnitude
-            directly. Built-in critics only (a critic module or factory of yours gets the plain
-            columns); not with ``minee``. Off by default for now (measured in
-            ``docs/beyond_normal.md``).
+            directly; the Gaussian baseline takes it only on held-out evidence. Built-in critics
+            only (a critic module or factory of yours gets the plain columns); not with
+            ``minee``. On by default since 0.5.0 (measured in ``docs/beyond_normal.md``);
+            ``radial=False`` is 0.4.0's estimator.
         test_size: share of the samples held out for evaluation (never trained on). Ignored
             with ``folds``.
         folds: ``None`` (the default): one training part and two held-out folds (``test_size``),
@@ -174,7 +176,7 @@ class EstimatorConfig:
     baseline_shrinkage: str | float | None = "cv"
     marginal: str = "shuffle"
     transform: str = "rank"
-    radial: bool = False
+    radial: bool = True
     test_size: float = 0.3
     folds: int | None = None
     batch_size: int | None = None
@@ -361,6 +363,11 @@ def read_folds(
     return evals
 
 
+def _extra(tx: Any, ty: Any) -> tuple[int, int]:
+    """How many derived columns (the radial column) the transforms ``tx``, ``ty`` append."""
+    return (tx.n_out - tx.mean.shape[0], ty.n_out - ty.mean.shape[0])
+
+
 def _split(
     n: int, test_size: float, seed: int, groups: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -534,7 +541,10 @@ class NeuralEstimator(SklearnTagsMixin):
         cfg = self.config
         return bool(cfg.radial) and cfg.method != "minee" and isinstance(self._critic_spec, str) and a.shape[1] >= 2
 
-    def _build_critic(self, x_train: np.ndarray, y_train: np.ndarray) -> nn.Module:
+    def _build_critic(self, x_train: np.ndarray, y_train: np.ndarray, extra: tuple[int, int] = (0, 0)) -> nn.Module:
+        """The critic to train on ``x_train`` ``(n, dx)``, ``y_train`` ``(n, dy)`` (transformed rows);
+        ``extra``: how many of each side's last columns are derived (the radial column), which
+        the Gaussian baseline takes only on held-out evidence (:func:`~neuralmi.critics.gaussian_baseline`)."""
         cfg = self.config
         dx, dy = x_train.shape[1], y_train.shape[1]
         spec = self._critic_spec
@@ -546,12 +556,12 @@ class NeuralEstimator(SklearnTagsMixin):
                 raise TypeError(f"the critic factory must return an nn.Module; got {type(critic).__name__}")
             return critic
         if cfg.critic == "gaussian":
-            return gaussian_baseline(x_train, y_train, cfg.baseline_shrinkage)
+            return gaussian_baseline(x_train, y_train, cfg.baseline_shrinkage, extra)
         use_baseline = cfg.gaussian_baseline and cfg.method != "minee"
         net = make_critic(cfg.critic, dx, dy, cfg.hidden, cfg.activation, cfg.embed_dim, zero_init=use_baseline)
         if not use_baseline:
             return net
-        return ResidualCritic(gaussian_baseline(x_train, y_train, cfg.baseline_shrinkage), net)
+        return ResidualCritic(gaussian_baseline(x_train, y_train, cfg.baseline_shrinkage, extra), net)
 
     def _batch_size(self, n_train: int) -> int:
         b = self.config.batch_size
@@ -695,7 +705,7 @@ class NeuralEstimator(SklearnTagsMixin):
 
         batch = self._batch_size(len(tr))
         steps = train_steps(cfg, len(tr), batch)
-        module = self._objective(self._build_critic(xt[tr], yt[tr]), xt.shape[1], yt.shape[1], cfg.seed, device)
+        module = self._objective(self._build_critic(xt[tr], yt[tr], _extra(self.transform_x_, self.transform_y_)), xt.shape[1], yt.shape[1], cfg.seed, device)
         x_train, y_train = tens(xt[tr]), tens(yt[tr])
         if cfg.method == "minee":  # the reference Gaussians match the training rows
             module.fit_reference(x_train, y_train)
@@ -798,7 +808,7 @@ class NeuralEstimator(SklearnTagsMixin):
             tx = fit_transform(xa[rest[k]], cfg.transform, self._radial(xa))
             ty = fit_transform(ya[rest[k]], cfg.transform, self._radial(ya))
             xs, ys = tx(xa[rest[k]]), ty(ya[rest[k]])
-            module = self._objective(self._build_critic(xs, ys), xs.shape[1], ys.shape[1], cfg.seed + 1009 * k, device)
+            module = self._objective(self._build_critic(xs, ys, _extra(tx, ty)), xs.shape[1], ys.shape[1], cfg.seed + 1009 * k, device)
             train_sets.append((tens(xs), tens(ys)))
             if cfg.method == "minee":
                 module.fit_reference(*train_sets[-1])
