@@ -82,6 +82,10 @@ def test_estimate_csv_with_header_json(data: dict[str, Path], capsys: pytest.Cap
     assert res["ci95"][0] < res["mi"] < res["ci95"][1]
     assert res["method"] == "mine" and res["n_train"] + res["n_test"] == 200
     assert res["config"]["hidden"] == [16] and res["config"]["steps"] == 100
+    assert res["config"]["radial"] is True  # the default since 0.5.0
+    code, out, err = run(["estimate", data["csv"], "--x", "a,b", "--y", "c", "--json", "--no-radial", *NEURAL], capsys)
+    assert code == 0, err
+    assert json.loads(out)["config"]["radial"] is False
 
 
 def test_estimate_text_output_and_plot(data: dict[str, Path], capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -140,6 +144,7 @@ def test_ksg_k_option(data: dict[str, Path], capsys: pytest.CaptureFixture[str])
         (["{csv}", "--x", "a", "--y", "c", "--method", "ksg", "--steps", "10"], ["--steps", "ksg"]),
         (["{csv}", "--x", "a", "--y", "c", "--method", "gaussian", "--plot", "a.png"], ["--plot"]),
         (["{csv}", "--x", "a", "--y", "c", "--k", "4"], ["--k", "ksg"]),
+        (["{csv}", "--x", "a", "--y", "c", "--method", "ksg", "--no-radial"], ["--no-radial", "ksg"]),
         (["{tmp}", "--x", "a", "--y", "c"], []),
     ],
 )
@@ -504,6 +509,7 @@ def test_estimate_detects_a_discrete_side(cmi_data: dict[str, Path], capsys: pyt
         (["--x", "f1", "--y", "grade", "--discrete", "y", "--z", "f1"], ("both",)),
         (["--x", "f1", "--y", "grade", "--discrete", "y", "--test", "5"], ("--test",)),
         (["--x", "f1", "--y", "grade", "--discrete", "y", "--method", "mixed_ksg", "--steps", "5"], ("only for neural methods",)),
+        (["--x", "f1", "--y", "grade", "--discrete", "y", "--no-radial"], ("--no-radial", "--discrete")),
     ],
 )
 def test_discrete_and_z_errors_are_one_line(

@@ -148,6 +148,13 @@ def _add_estimate_parser(sub: Any) -> None:
     p.add_argument("--transform", choices=TRANSFORMS, help="per-column input transform (default: rank)")
     p.add_argument("--test-size", type=positive_float, help="share of samples held out for the estimate (default 0.3)")
     p.add_argument(
+        "--no-radial",
+        dest="radial",
+        action="store_const",
+        const=False,
+        help="no radial column (each side's squared norm, appended since 0.5.0): 0.4.0's estimator",
+    )
+    p.add_argument(
         "--folds", type=positive_int, help="K >= 3: K-fold cross-fitting, K critics each read on its own fold (default: off)"
     )
     p.add_argument("--k", type=positive_int, help="neighbours for --method ksg (default 3)")
@@ -190,6 +197,8 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
     if args.z is not None or args.discrete is not None:
         if args.nproc is not None:
             raise CLIError("--nproc: not with --z or --discrete")
+        if args.radial is not None:
+            raise CLIError("--no-radial: not with --z or --discrete (their estimators have no radial column)")
         return _cmd_estimate_columns(args, detected)
     if args.method in DISCRETE_ONLY_METHODS:
         raise CLIError(f"--method {args.method}: only with --discrete")
@@ -233,7 +242,7 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
 
 def _neural_options(args: argparse.Namespace) -> dict[str, Any]:
     """The neural estimate's settings given on the command line (the others keep their defaults)."""
-    names = ("hidden", "steps", "batch_size", "lr", "transform", "test_size", "folds")
+    names = ("hidden", "steps", "batch_size", "lr", "transform", "test_size", "folds", "radial")
     return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
 
 
@@ -362,6 +371,7 @@ def _check_options_apply(args: argparse.Namespace, baseline: bool) -> None:
             "--transform": args.transform,
             "--test-size": args.test_size,
             "--folds": args.folds,
+            "--no-radial": args.radial,
             "--plot": args.plot,
             "--test": args.test,
         }
