@@ -75,7 +75,7 @@ def main() -> None:
     if unknown:
         raise SystemExit(f"unknown alternatives {unknown}; choose from {list(ALTERNATIVES)}")
     cases = [("null", 200, args.null)] * bool(args.null) + [
-        (k, int(n), args.reps) for k in chosen for n in args.n.split(",")
+        (k, int(n), args.reps) for k in chosen for n in args.n.split(",") if args.reps
     ]
     for kind, n, reps in cases:
         for r in range(reps):
