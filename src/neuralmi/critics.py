@@ -603,27 +603,23 @@ def gaussian_baseline(
     dx, dy = x.shape[1], y.shape[1]
     px, py = x[:, : dx - extra[0]], y[:, : dy - extra[1]]  # the columns that are not derived
 
-    def on_plain(cls: type[GaussianCritic]) -> Callable[[BaselineChoice], GaussianCritic]:
-        return lambda c: _embed(cls.from_data(px, py, covariance=c), dx, dy, extra)
+    def on_plain(c: BaselineChoice | float | str | None) -> GaussianCritic:
+        return _embed(GaussianCritic.from_data(px, py, covariance=c), dx, dy, extra)
 
     def on_all(cls: type[GaussianCritic]) -> Callable[[BaselineChoice], GaussianCritic]:
         return lambda c: cls.from_data(x, y, covariance=c)
 
     if covariance != "cv":
-        return on_plain(GaussianCritic)(covariance)  # type: ignore[arg-type]
+        return on_plain(covariance)
     plain = select_baseline(px, py)
-    small = x.shape[0] <= MAGNITUDE_MAX_ROWS
     # richer candidates in turn, each kept only where it beats the one before by the margin
     chain: list[tuple[Callable[[], BaselineChoice], Callable[[BaselineChoice], GaussianCritic]]] = []
-    if extra == (0, 0):
-        if small:
-            chain.append((lambda: select_baseline(_magnitude_features_np(x), _magnitude_features_np(y)), on_all(MagnitudeGaussianCritic)))
-    else:
+    if extra != (0, 0):
         # the threshold is for noise among the plain columns' pairs: the plain critic's is kept
         chain.append((lambda: select_baseline(x, y, threshold=(plain.threshold_multiple,)), on_all(GaussianCritic)))
-        if small:
-            chain.append((lambda: select_baseline(_magnitude_features_np(x), _magnitude_features_np(y)), on_all(MagnitudeGaussianCritic)))
-    best, fit = plain, on_plain(GaussianCritic)
+    if x.shape[0] <= MAGNITUDE_MAX_ROWS:  # the magnitude features of all the columns
+        chain.append((lambda: select_baseline(_magnitude_features_np(x), _magnitude_features_np(y)), on_all(MagnitudeGaussianCritic)))
+    best, fit = plain, on_plain
     for select, build in chain:
         choice = select()
         gain = np.subtract(choice.part_scores, best.part_scores)

@@ -363,11 +363,6 @@ def read_folds(
     return evals
 
 
-def _extra(tx: Any, ty: Any) -> tuple[int, int]:
-    """How many derived columns (the radial column) the transforms ``tx``, ``ty`` append."""
-    return (tx.n_out - tx.mean.shape[0], ty.n_out - ty.mean.shape[0])
-
-
 def _split(
     n: int, test_size: float, seed: int, groups: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -705,7 +700,8 @@ class NeuralEstimator(SklearnTagsMixin):
 
         batch = self._batch_size(len(tr))
         steps = train_steps(cfg, len(tr), batch)
-        module = self._objective(self._build_critic(xt[tr], yt[tr], _extra(self.transform_x_, self.transform_y_)), xt.shape[1], yt.shape[1], cfg.seed, device)
+        extra = (self.transform_x_.n_derived, self.transform_y_.n_derived)
+        module = self._objective(self._build_critic(xt[tr], yt[tr], extra), xt.shape[1], yt.shape[1], cfg.seed, device)
         x_train, y_train = tens(xt[tr]), tens(yt[tr])
         if cfg.method == "minee":  # the reference Gaussians match the training rows
             module.fit_reference(x_train, y_train)
@@ -808,7 +804,7 @@ class NeuralEstimator(SklearnTagsMixin):
             tx = fit_transform(xa[rest[k]], cfg.transform, self._radial(xa))
             ty = fit_transform(ya[rest[k]], cfg.transform, self._radial(ya))
             xs, ys = tx(xa[rest[k]]), ty(ya[rest[k]])
-            module = self._objective(self._build_critic(xs, ys, _extra(tx, ty)), xs.shape[1], ys.shape[1], cfg.seed + 1009 * k, device)
+            module = self._objective(self._build_critic(xs, ys, (tx.n_derived, ty.n_derived)), xs.shape[1], ys.shape[1], cfg.seed + 1009 * k, device)
             train_sets.append((tens(xs), tens(ys)))
             if cfg.method == "minee":
                 module.fit_reference(*train_sets[-1])

@@ -69,9 +69,14 @@ class ColumnTransform:
             )
 
     @property
+    def n_derived(self) -> int:
+        """Columns appended after the ``d`` transformed ones: 1 with the radial column, else 0."""
+        return int(self.radial is not None)
+
+    @property
     def n_out(self) -> int:
         """Columns of the output: ``d``, or ``d + 1`` with the radial column."""
-        return int(self.mean.shape[0]) + (self.radial is not None)
+        return int(self.mean.shape[0]) + self.n_derived
 
     def __call__(self, a: np.ndarray) -> np.ndarray:
         """Apply the transform to ``a`` of shape ``(n, d)``; returns float64 ``(n, d)``
