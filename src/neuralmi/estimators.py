@@ -90,6 +90,11 @@ MIN_SAMPLES = 40
 SELECT_MAX = 8192
 #: marginal pairs per held-out fold in the final read-out (fewer shifts for very large folds)
 EVAL_PAIRS = 2_000_000
+#: marginal pairs of the read-out of a critic on its own training rows (the interval's upper end)
+TRAIN_PAIRS = 65_536
+#: methods whose value is a lower bound on the MI for any critic: the same critic read on its own
+#: training rows (to which it was fitted) gives the interval's optimistic upper end
+LOWER_BOUND_METHODS = ("mine", "dv", "nwj", "infonce", "js", "tuba")
 
 CriticSpec = str | nn.Module | Callable[[int, int], nn.Module]
 
@@ -361,6 +366,41 @@ def read_folds(
         with num_threads(threads):
             evals.append(module.evaluate(xf, yf, n_shifts=shifts, batch_size=batch, seed=_readout_seed(cfg.seed, k)))
     return evals
+
+
+def read_training(
+    reads: list[tuple[nn.Module, dict[str, torch.Tensor], torch.Tensor, torch.Tensor, float]],
+    cfg: EstimatorConfig,
+    batch: int,
+    threads: int | None = None,
+) -> tuple[float, float]:
+    """The optimistic read-out: each critic's bound on the rows it was trained on.
+
+    ``reads``: ``(module, state, x_train, y_train, weight)`` per held-out read-out, the critic
+    (``state``) that read fold ``k`` with its training rows and fold ``k``'s weight in the
+    estimate. Returns ``(value, stderr)`` in nats: the weighted mean of the training-row bounds
+    and the weighted mean of their delta-method standard errors (the reads share rows, so their
+    errors are not averaged down). A critic fitted to its rows reads them high (that is the gap
+    that checkpoint selection measures), while the held-out read-out reads low: the truth lies
+    between them as far as the critic could fit the density ratio. At most ``TRAIN_PAIRS``
+    marginal pairs per read (fewer shifts for large training parts); identical states are read
+    once.
+    """
+    done: dict[int, Evaluation] = {}
+    value = se = 0.0
+    for k, (module, state, xs, ys, weight) in enumerate(reads):
+        key = id(state)
+        if key not in done:
+            module.load_state_dict(state)
+            module.eval()
+            shifts = max(2, min(cfg.eval_shifts, TRAIN_PAIRS // max(1, xs.shape[0])))
+            with num_threads(threads):
+                done[key] = module.evaluate(
+                    xs, ys, n_shifts=shifts, batch_size=batch, seed=_readout_seed(cfg.seed, k) + 1
+                )
+        value += weight * done[key].value
+        se += weight * done[key].stderr
+    return float(value), float(se)
 
 
 def _split(
@@ -728,6 +768,18 @@ class NeuralEstimator(SklearnTagsMixin):
         self.readout_ = [(xf, yf, states[1 - k], f) for k, ((xf, yf), f) in enumerate(zip(folds, (fa, fb)))]
         evals = read_folds([(module, states[1 - k], xf, yf) for k, (xf, yf) in enumerate(folds)], cfg, batch, eval_threads)
         value, fold_se, stderr = self._pool(evals, groups, (fa, fb))
+        optimistic = None
+        if cfg.method in LOWER_BOUND_METHODS:
+            # fold k's critic read on the training rows; one read when both folds chose one checkpoint
+            same = best_steps[0] == best_steps[1]
+            sizes = (len(fa), len(fb))
+            optimistic = read_training(
+                [
+                    (module, states[0] if same else states[1 - k], x_train, y_train, sizes[k] / sum(sizes))
+                    for k in range(2)
+                ],
+                cfg, batch, eval_threads,
+            )
         # keep the checkpoint that does best on both folds together as the fitted critic
         mean_scores = []
         for state in states:
@@ -766,7 +818,7 @@ class NeuralEstimator(SklearnTagsMixin):
         certified = value <= math.log(len(fa) + len(fb)) - 1.0
         self._set_result(
             found, names, config, t0, mi=self.mi_, stderr=stderr, history=history,
-            n_train=len(tr), n_test=len(fa) + len(fb), certified=certified,
+            n_train=len(tr), n_test=len(fa) + len(fb), certified=certified, **self._upper(optimistic),
         )
 
     def _fit_crossfit(
@@ -826,7 +878,6 @@ class NeuralEstimator(SklearnTagsMixin):
             states = [{k: v.clone() for k, v in m.state_dict().items()} for m in modules]
             best_steps, history, diverged, stopped_early = [0] * k_n, {}, False, False
             steps_taken, stop_steps = 0, [None] * k_n
-        del train_sets
 
         # critic k read on fold k, once; the (rows, critic state) pairs are kept for independence_test
         self.readout_ = [(xf, yf, states[k], f) for k, ((xf, yf), f) in enumerate(zip(heldout, fold_rows))]
@@ -835,6 +886,14 @@ class NeuralEstimator(SklearnTagsMixin):
         )
         fold_values = np.array([e.value for e in evals])
         value, fold_se, delta_se = self._pool(evals, groups, fold_rows)
+        optimistic = None
+        if cfg.method in LOWER_BOUND_METHODS:  # critic k read on its own training rows
+            n_read = sum(e.n for e in evals)
+            optimistic = read_training(
+                [(m, states[k], xs, ys, evals[k].n / n_read) for k, (m, (xs, ys)) in enumerate(zip(modules, train_sets))],
+                cfg, batch, eval_threads,
+            )
+        del train_sets
         spread_se = float(np.std(fold_values, ddof=1) / math.sqrt(k_n))
         stderr = max(delta_se, spread_se)
 
@@ -875,8 +934,15 @@ class NeuralEstimator(SklearnTagsMixin):
         n = sum(e.n for e in evals)
         self._set_result(
             found, names, config, t0, mi=self.mi_, stderr=stderr, history=history,
-            n_train=int(round(n_train)), n_test=n, certified=value <= math.log(n) - 1.0,
+            n_train=int(round(n_train)), n_test=n, certified=value <= math.log(n) - 1.0, **self._upper(optimistic),
         )
+
+    @staticmethod
+    def _upper(optimistic: tuple[float, float] | None) -> dict[str, float | None]:
+        """The result's ``mi_train`` and ``stderr_train`` from :func:`read_training`'s pair."""
+        if optimistic is None or not all(math.isfinite(v) for v in optimistic):
+            return {"mi_train": None, "stderr_train": None}
+        return {"mi_train": optimistic[0], "stderr_train": optimistic[1]}
 
     def _trainable(self) -> bool:
         """Whether the critic has anything to train (the Gaussian critic alone has not, except

@@ -54,6 +54,13 @@ class MIResult:
             estimate within 1 nat of log of the held-out samples, a KSG estimate within 1 nat of
             its ceiling; e.g. Y a deterministic function of X): ``ci`` returns ``(0, inf)`` and the
             printed line says so instead of printing a confident interval.
+        mi_train: the optimistic read-out (nats), for the bounds that are lower bounds for any
+            critic (MINE/DV, NWJ, InfoNCE, JS, TUBA): the same critic(s) read on the rows they
+            were trained on. A critic fitted to its rows reads them high and unseen rows low, so
+            the truth lies between ``mi`` and ``mi_train`` as far as the critic could fit the
+            density ratio (measured: see the README's coverage table); :meth:`ci` reaches up to
+            it. ``None`` for the other methods.
+        stderr_train: the delta-method standard error of ``mi_train`` (nats).
     """
 
     mi: float
@@ -66,17 +73,25 @@ class MIResult:
     n_test: int = 0
     warnings: tuple[str, ...] = ()
     certified: bool = True
+    mi_train: float | None = None
+    stderr_train: float | None = None
 
     @property
     def interval_covers(self) -> str:
         """What the interval :meth:`ci` accounts for, in a few words (printed beside it)."""
         if self.n_train > 0 and self.config.get("folds"):
+            noise = f"held-out sampling noise and the spread of the {self.config['folds']} cross-fitted critics"
+        elif self.n_train > 0:
+            noise = "held-out sampling noise"
+        if self.n_train > 0 and self.mi_train is not None:
             return (
-                f"held-out sampling noise and the spread of the {self.config['folds']} cross-fitted "
-                "critics, not the bound's gap to the truth"
+                f"{noise}; above, up to the critic's bound on its own training rows (the bound's gap to "
+                "the truth, as far as the critic could fit it)"
             )
+        if self.n_train > 0 and self.config.get("folds"):
+            return f"{noise}, not the bound's gap to the truth"
         if self.n_train > 0:
-            return "held-out sampling noise only, not the bound's gap to the truth nor retraining"
+            return f"{noise} only, not the bound's gap to the truth nor retraining"
         return "asymptotic sampling noise only, not the estimator's bias"
 
     @property
@@ -85,9 +100,15 @@ class MIResult:
         return self.mi / LN2
 
     def ci(self, level: float = 0.95) -> tuple[float, float]:
-        """A normal-approximation confidence interval ``mi ± z * stderr`` (nats).
+        """A normal-approximation confidence interval (nats): ``mi ± z * stderr``, its upper end
+        raised to ``mi_train + z * stderr_train`` where that is higher.
 
-        It inherits the meaning of :attr:`stderr`: sampling noise of the evaluation data.
+        Below, it inherits the meaning of :attr:`stderr` (sampling noise of the evaluation data);
+        above, it also allows for the bound's gap to the truth, up to what the critic reads on
+        its own training rows (:attr:`mi_train`; not for every method). No interval on finite
+        samples can guarantee an upper end on MI without assumptions about the distribution:
+        this one assumes that the critic could overfit its training rows at least as much as it
+        underfits the density ratio.
 
         Raises:
             ValueError: ``level`` not in (0, 1), or the method gives no standard error.
@@ -100,7 +121,10 @@ class MIResult:
         if not self.certified:
             return (0.0, math.inf)
         low = self.mi - z * self.stderr
-        return (0.0 if low < 0 else low, self.mi + z * self.stderr)  # MI is never negative (NaN stays NaN)
+        high = self.mi + z * self.stderr
+        if self.mi_train is not None and self.stderr_train is not None:
+            high = max(high, self.mi_train + z * self.stderr_train)
+        return (0.0 if low < 0 else low, high)  # MI is never negative (NaN stays NaN)
 
     def to_dict(self) -> dict[str, Any]:
         """A plain dictionary (JSON-serialisable) of every field, plus ``bits`` and ``ci95``."""
@@ -111,6 +135,8 @@ class MIResult:
             "ci95": list(self.ci(0.95)) if self.stderr is not None else None,
             "ci_covers": self.interval_covers if self.stderr is not None else None,
             "certified": self.certified,
+            "mi_train": self.mi_train,
+            "stderr_train": self.stderr_train,
             "method": self.method,
             "config": self.config,
             "history": self.history,
