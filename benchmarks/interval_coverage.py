@@ -66,6 +66,7 @@ def main() -> None:
                 lo, hi = res.ci(0.95)
                 rows.append(
                     {"task": name, "n": n, "rep": rep, "truth": task.mi, "mi": res.mi, "stderr": res.stderr,
+                     "mi_train": res.mi_train, "stderr_train": res.stderr_train,
                      "lo": lo, "hi": None if hi == float("inf") else hi, "covered": bool(lo <= task.mi <= hi),
                      "certified": res.certified, "seconds": time.perf_counter() - t0}
                 )

@@ -101,7 +101,7 @@ class MIResult:
 
     def ci(self, level: float = 0.95) -> tuple[float, float]:
         """A normal-approximation confidence interval (nats): ``mi ± z * stderr``, its upper end
-        raised to ``mi_train + z * stderr_train`` where that is higher.
+        raised to ``mi_train + z * max(stderr, stderr_train)`` where that is higher.
 
         Below, it inherits the meaning of :attr:`stderr` (sampling noise of the evaluation data);
         above, it also allows for the bound's gap to the truth, up to what the critic reads on
@@ -123,7 +123,10 @@ class MIResult:
         low = self.mi - z * self.stderr
         high = self.mi + z * self.stderr
         if self.mi_train is not None and self.stderr_train is not None:
-            high = max(high, self.mi_train + z * self.stderr_train)
+            # the training read's delta-method error treats the critic as fixed, but the critic was
+            # fitted to those rows, so its optimism varies from sample to sample: the margin is the
+            # larger of that error and the held-out one
+            high = max(high, self.mi_train + z * max(self.stderr, self.stderr_train))
         return (0.0 if low < 0 else low, high)  # MI is never negative (NaN stays NaN)
 
     def to_dict(self) -> dict[str, Any]:
