@@ -9,6 +9,10 @@ seed=replicate)`` is run with default settings; the table gives the share of int
 ``res.ci(0.95)`` that contain the true MI, the mean error, and the share flagged not certified.
 ``--options KEY=VALUE ...`` passes settings to every estimate (e.g. ``radial=True``).
 Every estimate is written to ``--out``; rerunning with the same ``--out`` resumes.
+``--rescore`` estimates nothing: it recomputes every row's interval (``lo``, ``hi``,
+``covered``) from its recorded ``mi``, ``stderr``, ``mi_train``, ``stderr_train`` and
+``certified`` with the installed ``MIResult.ci``, prints the table and rewrites ``--out`` (for a
+change of the interval's rule that leaves the estimates as they are).
 (Not named ``coverage.py``: as the script's own directory comes first on ``sys.path``, that name
 would shadow the ``coverage`` package for every script in ``benchmarks/``; numba, which hyppo
 imports, reads ``coverage.types``.)
@@ -38,12 +42,42 @@ TASKS = [
 ]
 
 
+def rescore(rows: list[dict], out: str) -> None:
+    """Recompute each row's 95 % interval from its recorded fields; print the table; rewrite ``out``."""
+    from neuralmi.result import MIResult
+
+    for r in rows:
+        if "mi_train" not in r:
+            raise SystemExit(f"{out}: rows without mi_train/stderr_train (written before 0.6.0) cannot be rescored")
+        res = MIResult(mi=r["mi"], stderr=r["stderr"], method="mine", n_train=1, certified=r["certified"],
+                       mi_train=r["mi_train"], stderr_train=r["stderr_train"])
+        lo, hi = res.ci(0.95)
+        r.update(lo=lo, hi=None if hi == float("inf") else hi, covered=bool(lo <= r["truth"] <= hi))
+    with open(out, "w") as fh:
+        json.dump(rows, fh)
+    for name, n in dict.fromkeys((r["task"], r["n"]) for r in rows):
+        sel = [r for r in rows if r["task"] == name and r["n"] == n]
+        report(name, n, sel)
+
+
+def report(name: str, n: int, sel: list[dict]) -> None:
+    print(
+        f"{name:28s} n={n:6d} sets={len(sel):4d} coverage {np.mean([r['covered'] for r in sel]):.3f} "
+        f"mean error {np.mean([r['mi'] - r['truth'] for r in sel]):+.3f} "
+        f"mean width {np.mean([r['hi'] - r['lo'] for r in sel if r['hi'] is not None]):.3f} "
+        f"not certified {np.mean([not r['certified'] for r in sel]):.2f}",
+        flush=True,
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--reps", type=int, default=100)
     ap.add_argument("--n", default="1000,10000")
     ap.add_argument("--tasks", default=",".join(TASKS))
     ap.add_argument("--out", default="runs/coverage.json")
+    ap.add_argument("--rescore", action="store_true",
+                    help="recompute the recorded rows' intervals with the installed MIResult.ci; estimate nothing")
     ap.add_argument("--options", nargs="*", metavar="KEY=VALUE", default=None,
                     help="settings passed to neuralmi.estimate, e.g. radial=True (default: none, the defaults)")
     args = ap.parse_args()
@@ -51,6 +85,8 @@ def main() -> None:
 
     options = parse_options(args.options)
     rows = json.load(open(args.out)) if os.path.exists(args.out) else []
+    if args.rescore:
+        return rescore(rows, args.out)
     done = {(r["task"], r["n"], r["rep"]) for r in rows}
     for name in args.tasks.split(","):
         task = neuralmi.tasks.get(name)
@@ -72,13 +108,7 @@ def main() -> None:
                 )
                 with open(args.out, "w") as fh:
                     json.dump(rows, fh)
-            sel = [r for r in rows if r["task"] == name and r["n"] == n]
-            print(
-                f"{name:28s} n={n:6d} sets={len(sel):4d} coverage {np.mean([r['covered'] for r in sel]):.3f} "
-                f"mean error {np.mean([r['mi'] - r['truth'] for r in sel]):+.3f} "
-                f"not certified {np.mean([not r['certified'] for r in sel]):.2f}",
-                flush=True,
-            )
+            report(name, n, [r for r in rows if r["task"] == name and r["n"] == n])
 
 
 if __name__ == "__main__":

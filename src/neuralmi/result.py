@@ -41,8 +41,10 @@ class MIResult:
             the held-out data (joint and marginal terms, and their correlation), not the gap
             between the bound and the true MI, nor the variability from retraining with another
             seed (with ``folds=K``, the larger of that and the spread of the K fold values,
-            ``sd / sqrt(K)``, which does carry the K critics' training randomness). For KSG and the Gaussian estimator it is an asymptotic standard error (see
-            their docstrings). ``None`` where the method gives none.
+            ``sd / sqrt(K)``, which does carry the K critics' training randomness); the gap is
+            what :attr:`mi_train` gives the interval :meth:`ci` room for. For KSG and the
+            Gaussian estimator it is an asymptotic standard error (see their docstrings).
+            ``None`` where the method gives none.
         method: the method's name, e.g. ``"mine"``.
         config: every setting that produced the number (JSON-serialisable).
         history: training curves: ``step``, ``train`` and ``heldout`` bound values (empty for
@@ -85,8 +87,8 @@ class MIResult:
             noise = "held-out sampling noise"
         if self.n_train > 0 and self.mi_train is not None:
             return (
-                f"{noise}; above, up to the critic's bound on its own training rows (the bound's gap to "
-                "the truth, as far as the critic could fit it)"
+                f"{noise}; above, up to the critic's bound on its own training rows, {self.mi_train:.4f} (the "
+                "bound's gap to the truth, as far as the critic could fit it)"
             )
         if self.n_train > 0 and self.config.get("folds"):
             return f"{noise}, not the bound's gap to the truth"
@@ -101,7 +103,7 @@ class MIResult:
 
     def ci(self, level: float = 0.95) -> tuple[float, float]:
         """A normal-approximation confidence interval (nats): ``mi ± z * stderr``, its upper end
-        raised to ``mi_train + z * max(stderr, stderr_train)`` where that is higher.
+        raised to ``mi_train + z * sqrt(stderr² + stderr_train²)`` where that is higher.
 
         Below, it inherits the meaning of :attr:`stderr` (sampling noise of the evaluation data);
         above, it also allows for the bound's gap to the truth, up to what the critic reads on
@@ -124,9 +126,10 @@ class MIResult:
         high = self.mi + z * self.stderr
         if self.mi_train is not None and self.stderr_train is not None:
             # the training read's delta-method error treats the critic as fixed, but the critic was
-            # fitted to those rows, so its optimism varies from sample to sample: the margin is the
-            # larger of that error and the held-out one
-            high = max(high, self.mi_train + z * max(self.stderr, self.stderr_train))
+            # fitted to those rows, and how far it fits them varies from sample to sample as much
+            # as its held-out read does: the two errors are added in quadrature (on the spiral 3+3
+            # at 1,000 rows, sd of mi_train over 100 samples 0.099, this margin's mean 0.096)
+            high = max(high, self.mi_train + z * math.hypot(self.stderr, self.stderr_train))
         return (0.0 if low < 0 else low, high)  # MI is never negative (NaN stays NaN)
 
     def to_dict(self) -> dict[str, Any]:
