@@ -108,6 +108,8 @@ def test_ci_upper_end_reaches_the_training_read() -> None:
     assert d["mi_train"] == 0.8 and d["stderr_train"] == 0.05 and d["ci95"][1] == pytest.approx(hi)
     assert neural_result(mi_train=0.8, stderr_train=0.05, certified=False).ci(0.95) == (0.0, math.inf)
     assert neural_result().to_dict()["mi_train"] is None
+    inside = neural_result(mi_train=0.45, stderr_train=0.05)
+    assert "is inside it" in inside.interval_covers and "up to" not in inside.interval_covers
 
 
 def test_str_mentions_estimate_interval_and_warnings() -> None:

@@ -13,6 +13,7 @@ from statistics import NormalDist
 __all__ = ["MIResult"]
 
 LN2 = math.log(2.0)
+Z95 = NormalDist().inv_cdf(0.975)
 
 
 def _jsonable(obj: Any) -> Any:
@@ -86,6 +87,11 @@ class MIResult:
         elif self.n_train > 0:
             noise = "held-out sampling noise"
         if self.n_train > 0 and self.mi_train is not None:
+            if self.stderr is not None and self.ci(0.95)[1] <= self.mi + Z95 * self.stderr:
+                return (
+                    f"{noise}; the critic's bound on its own training rows, {self.mi_train:.4f}, is inside it "
+                    "(no sign of a gap between the bound and the truth)"
+                )
             return (
                 f"{noise}; above, up to the critic's bound on its own training rows, {self.mi_train:.4f} (the "
                 "bound's gap to the truth, as far as the critic could fit it)"
