@@ -772,10 +772,10 @@ class NeuralEstimator(SklearnTagsMixin):
         if cfg.method in LOWER_BOUND_METHODS:
             # fold k's critic read on the training rows; one read when both folds chose one checkpoint
             same = best_steps[0] == best_steps[1]
-            sizes = (len(fa), len(fb))
+            n_read = sum(e.n for e in evals)
             optimistic = read_training(
                 [
-                    (module, states[0] if same else states[1 - k], x_train, y_train, sizes[k] / sum(sizes))
+                    (module, states[0] if same else states[1 - k], x_train, y_train, evals[k].n / n_read)
                     for k in range(2)
                 ],
                 cfg, batch, eval_threads,

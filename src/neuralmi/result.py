@@ -82,25 +82,21 @@ class MIResult:
     @property
     def interval_covers(self) -> str:
         """What the interval :meth:`ci` accounts for, in a few words (printed beside it)."""
-        if self.n_train > 0 and self.config.get("folds"):
-            noise = f"held-out sampling noise and the spread of the {self.config['folds']} cross-fitted critics"
-        elif self.n_train > 0:
-            noise = "held-out sampling noise"
-        if self.n_train > 0 and self.mi_train is not None:
-            if self.stderr is not None and self.ci(0.95)[1] <= self.mi + Z95 * self.stderr:
-                return (
-                    f"{noise}; the critic's bound on its own training rows, {self.mi_train:.4f}, is inside it "
-                    "(no sign of a gap between the bound and the truth)"
-                )
+        if self.n_train == 0:
+            return "asymptotic sampling noise only, not the estimator's bias"
+        folds = self.config.get("folds")
+        noise = f"held-out sampling noise and the spread of the {folds} cross-fitted critics" if folds else "held-out sampling noise"
+        if self.mi_train is None:
+            return f"{noise}, not the bound's gap to the truth" if folds else f"{noise} only, not the bound's gap to the truth nor retraining"
+        if self.stderr is not None and self.ci(0.95)[1] <= self.mi + Z95 * self.stderr:
             return (
-                f"{noise}; above, up to the critic's bound on its own training rows, {self.mi_train:.4f} (the "
-                "bound's gap to the truth, as far as the critic could fit it)"
+                f"{noise}; the critic's bound on its own training rows, {self.mi_train:.4f}, is inside it "
+                "(no sign of a gap between the bound and the truth)"
             )
-        if self.n_train > 0 and self.config.get("folds"):
-            return f"{noise}, not the bound's gap to the truth"
-        if self.n_train > 0:
-            return f"{noise} only, not the bound's gap to the truth nor retraining"
-        return "asymptotic sampling noise only, not the estimator's bias"
+        return (
+            f"{noise}; above, up to the critic's bound on its own training rows, {self.mi_train:.4f} (the "
+            "bound's gap to the truth, as far as the critic could fit it)"
+        )
 
     @property
     def bits(self) -> float:
