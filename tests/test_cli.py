@@ -80,7 +80,8 @@ def test_estimate_csv_with_header_json(data: dict[str, Path], capsys: pytest.Cap
     assert math.isfinite(res["mi"]) and res["mi"] > 0.2  # truth: 0.5 log(1 + 1/0.49) = 0.56
     assert res["stderr"] > 0 and len(res["ci95"]) == 2
     assert res["ci95"][0] < res["mi"] < res["ci95"][1]
-    assert res["method"] == "mine" and res["n_train"] + res["n_test"] == 200
+    # 200 rows: cross-fitted with 5 folds (folds="auto"), every row read once
+    assert res["method"] == "mine" and res["n_test"] == 200 and res["config"]["folds"] == 5
     assert res["config"]["hidden"] == [16] and res["config"]["steps"] == 100
     assert res["config"]["radial"] is True  # the default since 0.5.0
     code, out, err = run(["estimate", data["csv"], "--x", "a,b", "--y", "c", "--json", "--no-radial", *NEURAL], capsys)

@@ -23,16 +23,17 @@ def _gauss(n: int, rho: float, seed: int, d: int = 1) -> tuple[np.ndarray, np.nd
 
 
 # ------------------------------------------------------------------------------------ validation
-@pytest.mark.parametrize("bad", [0, 1, 2, -3, 2.5, "3", True])
-def test_folds_must_be_none_or_an_integer_of_at_least_3(bad: object) -> None:
-    with pytest.raises(ValueError, match="folds must be None"):
+@pytest.mark.parametrize("bad", [0, 1, 2, -3, 2.5, "3", "Auto", "none", True])
+def test_folds_must_be_auto_none_or_an_integer_of_at_least_3(bad: object) -> None:
+    with pytest.raises(ValueError, match="folds must be 'auto', None"):
         EstimatorConfig(folds=bad)  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="folds must be None"):
+    with pytest.raises(ValueError, match="folds must be 'auto', None"):
         neuralmi.MINE(folds=bad)
 
 
-def test_folds_accepts_none_and_integers() -> None:
-    assert EstimatorConfig().folds is None  # the default is unchanged: one split
+def test_folds_accepts_auto_none_and_integers() -> None:
+    assert EstimatorConfig().folds == "auto"  # the default since 0.7.0
+    assert EstimatorConfig(folds=None).folds is None
     assert EstimatorConfig(folds=3).folds == 3
     assert EstimatorConfig(folds=np.int64(5)).folds == 5
     assert NeuralEstimator(folds=4).get_params()["folds"] == 4
@@ -371,8 +372,15 @@ def test_command_line_folds(tmp_path, capsys: pytest.CaptureFixture[str]) -> Non
     assert cli.main([*base, "--folds", "3", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["config"]["folds"] == 3 and len(out["config"]["fold_values"]) == 3 and out["n_test"] == 300
-    assert cli.main([*base, "--folds", "2"]) == 2
-    assert "folds must be None" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stop:  # argparse: one line, status 2
+        cli.main([*base, "--folds", "2"])
+    assert stop.value.code == 2 and "expected auto, none or an integer >= 3" in capsys.readouterr().err
+    assert cli.main([*base, "--folds", "none", "--json"]) == 0  # one split: 30 % read
+    out = json.loads(capsys.readouterr().out)
+    assert out["config"]["folds"] is None and out["n_test"] == 90
+    assert cli.main([*base, "--json"]) == 0  # default auto: 300 rows are cross-fitted with 5 folds
+    out = json.loads(capsys.readouterr().out)
+    assert out["config"]["folds"] == 5 and len(out["config"]["fold_values"]) == 5 and out["n_test"] == 300
     assert cli.main([*base, "--folds", "3", "--method", "ksg"]) == 2
     assert "--folds" in capsys.readouterr().err
 
@@ -387,3 +395,23 @@ def test_selection_idle_patience_before_a_first_improvement() -> None:
     assert sel.frozen == [True, False, False]
     sel.update(4, [None, {"": 0.0}, {"": 0.0}])
     assert sel.frozen == [True, True, True] and sel.stop_steps == [1, 4, 4]
+
+
+def test_auto_folds_cross_fit_up_to_2000_distinct_rows() -> None:
+    from neuralmi.estimators import AUTO_FOLDS, AUTO_FOLDS_MAX_ROWS, MIN_SAMPLES, resolve_folds
+
+    assert (AUTO_FOLDS, AUTO_FOLDS_MAX_ROWS) == (5, 2000)
+    assert resolve_folds("auto", 2000) == 5 and resolve_folds("auto", MIN_SAMPLES) == 5
+    assert resolve_folds("auto", 2001) is None and resolve_folds("auto", MIN_SAMPLES - 1) is None
+    assert resolve_folds(None, 100) is None and resolve_folds(3, 10**6) == 3
+
+
+def test_auto_folds_in_the_default_estimate() -> None:
+    x, y, _ = _gauss(2001, 0.5, seed=3)
+    big = NeuralEstimator(steps=50, seed=0).fit(x, y)
+    assert big.folds_ is None and big.result_.config["folds"] is None and big.result_.n_test == 600
+    small = NeuralEstimator(steps=50, seed=0).fit(x[:600], y[:600])
+    assert small.folds_ == 5 and small.result_.n_test == 600 and len(small.readout_) == 5
+    # 200 distinct rows repeated 12 times: the rule counts distinct rows (2,400 rows, 200 distinct)
+    rep = NeuralEstimator(steps=50, seed=0).fit(np.repeat(x[:200], 12, axis=0), np.repeat(y[:200], 12, axis=0))
+    assert rep.folds_ == 5

@@ -186,7 +186,7 @@ def test_fold_is_read_under_the_checkpoint_the_other_fold_selected(monkeypatch: 
     rng = np.random.default_rng(0)
     x = rng.standard_normal((1500, 2))
     y = np.tanh(x) + 0.5 * rng.standard_normal((1500, 2))
-    est = neuralmi.MINE(seed=0, steps=300, eval_every=50, progress=False).fit(x, y)
+    est = neuralmi.MINE(seed=0, steps=300, eval_every=50, folds=None, progress=False).fit(x, y)
     run = captured["run"]
     _, fold_a, fold_b = estimators._split(1500, est.config.test_size, 0)
     assert run.best_steps[0] != run.best_steps[1]  # the folds chose different checkpoints

@@ -259,8 +259,10 @@ def test_estimate_too_few_samples(xy: tuple[np.ndarray, np.ndarray]) -> None:
         neuralmi.estimate(x[:39], y[:39], **FAST)
     with pytest.raises(ValueError, match="at least"):
         neuralmi.MINE(**FAST).fit(x[:3], y[:3])
-    res = neuralmi.estimate(x[:40], y[:40], **FAST)  # the minimum works
+    res = neuralmi.estimate(x[:40], y[:40], folds=None, **FAST)  # the minimum works, in one split
     assert math.isfinite(res.mi) and res.n_train + res.n_test == 40
+    res = neuralmi.estimate(x[:40], y[:40], **FAST)  # ... and cross-fitted (folds="auto": 5 folds of 8)
+    assert math.isfinite(res.mi) and res.n_test == 40 and res.config["folds"] == 5
 
 
 @pytest.mark.parametrize(
@@ -342,8 +344,11 @@ def test_negative_seed_error_names_seed(xy: tuple[np.ndarray, np.ndarray]) -> No
 def test_batch_size_larger_than_training_split(xy: tuple[np.ndarray, np.ndarray]) -> None:
     x, y = xy  # 200 samples, test_size 0.3 -> 140 for training
     with pytest.raises(ValueError, match="batch_size 141 is larger than the 140 training samples"):
-        neuralmi.estimate(x, y, batch_size=141, test_size=0.3, **FAST)
-    assert math.isfinite(neuralmi.estimate(x, y, batch_size=140, test_size=0.3, **FAST).mi)
+        neuralmi.estimate(x, y, batch_size=141, test_size=0.3, folds=None, **FAST)
+    assert math.isfinite(neuralmi.estimate(x, y, batch_size=140, test_size=0.3, folds=None, **FAST).mi)
+    # cross-fitted (the default at 200 rows: 5 folds), each critic trains on 160 rows
+    with pytest.raises(ValueError, match=r"batch_size 161 is larger than the 160 training samples \(a critic's share with 5 folds\)"):
+        neuralmi.estimate(x, y, batch_size=161, **FAST)
 
 
 def test_estimate_before_fit_raises(xy: tuple[np.ndarray, np.ndarray]) -> None:

@@ -19,6 +19,19 @@ def positive_int(text: str) -> int:
     return value
 
 
+def folds_setting(text: str) -> int | str:
+    """``--folds``: ``auto``, ``none`` (one split) or an integer K >= 3 (K-fold cross-fitting)."""
+    if text.lower() in ("auto", "none"):
+        return text.lower()
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected auto, none or an integer >= 3, got {text!r}") from None
+    if value < 3:
+        raise argparse.ArgumentTypeError(f"expected auto, none or an integer >= 3, got {text!r}")
+    return value
+
+
 def positive_float(text: str) -> float:
     try:
         value = float(text)

@@ -143,11 +143,12 @@ def estimate_sharded(x: Any, y: Any, method: str = "mine", critic: Any = "auto",
     records the number of ranks. In one process it is the plain estimate."""
     if method not in (*NEURAL_METHODS, *BASELINE_METHODS):
         raise ValueError(f"unknown method {method!r}; choose one of {', '.join((*NEURAL_METHODS, *BASELINE_METHODS))}")
-    if options.get("folds") is not None:
+    if options.get("folds") not in (None, "auto"):
         raise ValueError(
             "folds= (K-fold cross-fitting) is not available with distributed=True (the sharded "
             "estimate trains one critic): leave folds=None"
         )
+    options = {**options, "folds": None}  # "auto" means one split here, at any size
     # the options are checked before any collective (every rank gets the same ones)
     sharded = None if method in BASELINE_METHODS else _ShardedEstimator(method=method, critic=critic, **options)
     xa, ya = gather_shards(x, y)

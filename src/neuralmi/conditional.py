@@ -449,7 +449,7 @@ class ConditionalMI(SklearnTagsMixin):
             )
         self._estimator = NeuralEstimator(method=p.pop("method"), critic=critic, **p)
         self.config = self._estimator.config
-        if self.config.folds is not None:
+        if self.config.folds not in (None, "auto"):
             raise ValueError(
                 "folds= (K-fold cross-fitting) is for I(X;Y) only; conditional MI trains on one "
                 "training part and reads two held-out folds: leave folds=None"

@@ -74,7 +74,8 @@ def independence_test(
         alpha: unused by the computation; accepted so that ``alpha`` documents intent in logs
             (the decision is ``p_value <= alpha``).
         **options: settings of the estimate (:class:`~neuralmi.EstimatorConfig` fields, e.g.
-            ``seed``, ``steps``).
+            ``seed``, ``steps``). Unlike :func:`~neuralmi.estimate`, the test uses one split
+            (``folds=None``) at every sample size unless ``folds=K`` is given.
 
     Returns:
         An :class:`IndependenceTest`.
@@ -92,6 +93,11 @@ def independence_test(
     if method not in NEURAL_METHODS:
         raise ValueError(f"independence_test needs a neural method ({', '.join(NEURAL_METHODS)}); got {method!r}")
     b = check_positive_int(n_permutations, "n_permutations", minimum=1)
+    # one split and two held-out folds unless folds=K is asked for: the test's calibration and
+    # power were measured so (folds="auto" would cross-fit small samples, K Bonferroni-combined folds)
+    options.setdefault("folds", None)
+    if options["folds"] == "auto":
+        options["folds"] = None
     est = NeuralEstimator(method=method, **options).fit(x, y)
     if est.critic_ is None:  # a constant side: independent by construction
         return IndependenceTest(1.0, (1.0, 1.0), (0.0, 0.0), b, est.result_)

@@ -77,7 +77,8 @@ def paper_estimate(x: np.ndarray, y: np.ndarray, method: str, cfg: Any, seed: in
     ``"ksg"``: KSG estimator 1 with ``cfg.ksg_k`` neighbours; ``"neuralmi"``: the library's
     default estimator; any bound: a plain MLP critic on ``[x, y]`` (``cfg.hidden``, ReLU; InfoNCE
     on ``cfg.infonce_critic``, separable unless the config says otherwise), standardised inputs,
-    no Gaussian baseline, no radial column, and ``cfg``'s training settings.
+    no Gaussian baseline, no radial column, one split (``folds=None``: the paper reads a
+    held-out part) and ``cfg``'s training settings.
     """
     import neuralmi
 
@@ -102,6 +103,7 @@ def paper_estimate(x: np.ndarray, y: np.ndarray, method: str, cfg: Any, seed: in
         eval_every=cfg.eval_every,
         patience=cfg.patience,
         test_size=cfg.test_size,
+        folds=None,
         ema_rate=cfg.ema_rate,
         seed=seed,
         device=cfg.device,
