@@ -367,6 +367,12 @@ def _over_ceiling(evals: list[Evaluation]) -> tuple[int, float, int] | None:
     return None
 
 
+def _certified(found: list[tuple[type[Warning], str]]) -> bool:
+    """Whether a fit's warnings leave its interval standing: :meth:`NeuralEstimator._diagnose`
+    is where the certification ceilings are checked (no :class:`UncertifiableWarning` found)."""
+    return not any(kind is W.UncertifiableWarning for kind, _ in found)
+
+
 def resolve_folds(folds: int | str | None, n: int) -> int | None:
     """The K of K-fold cross-fitting for ``n`` distinct rows under the setting ``folds``
     (``None``: one split): ``"auto"`` is :data:`AUTO_FOLDS` for :data:`MIN_SAMPLES` to
@@ -847,10 +853,9 @@ class NeuralEstimator(SklearnTagsMixin):
         config["fold_values"] = [e.value for e in evals]
         if streamed is not None:
             config["streamed"] = streamed
-        certified = value <= math.log(len(fa) + len(fb)) - 1.0
         self._set_result(
             found, names, config, t0, mi=self.mi_, stderr=stderr, history=history,
-            n_train=len(tr), n_test=len(fa) + len(fb), certified=certified, **self._upper(optimistic),
+            n_train=len(tr), n_test=len(fa) + len(fb), certified=_certified(found), **self._upper(optimistic),
         )
 
     def _fit_crossfit(
@@ -966,8 +971,7 @@ class NeuralEstimator(SklearnTagsMixin):
         n = sum(e.n for e in evals)
         self._set_result(
             found, names, config, t0, mi=self.mi_, stderr=stderr, history=history,
-            n_train=int(round(n_train)), n_test=n, **self._upper(optimistic),
-            certified=value <= math.log(n) - 1.0 and _over_ceiling(evals) is None,
+            n_train=int(round(n_train)), n_test=n, certified=_certified(found), **self._upper(optimistic),
         )
 
     @staticmethod
@@ -1093,6 +1097,7 @@ class NeuralEstimator(SklearnTagsMixin):
                 f"{value:.3f} is close to it: the true MI may be higher. Use a larger batch_size or 'mine'"
             ))
         n_test = sum(e.n for e in evals)
+        # cross-fitted (K >= 3 reads, each by its own critic on its own fold): each fold has a ceiling too
         over = _over_ceiling(evals) if len(evals) > 2 else None
         if value > math.log(n_test) - 1.0:
             out.append((W.UncertifiableWarning,

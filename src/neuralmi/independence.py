@@ -95,8 +95,7 @@ def independence_test(
     b = check_positive_int(n_permutations, "n_permutations", minimum=1)
     # one split and two held-out folds unless folds=K is asked for: the test's calibration and
     # power were measured so (folds="auto" would cross-fit small samples, K Bonferroni-combined folds)
-    options.setdefault("folds", None)
-    if options["folds"] == "auto":
+    if options.get("folds", "auto") == "auto":
         options["folds"] = None
     est = NeuralEstimator(method=method, **options).fit(x, y)
     if est.critic_ is None:  # a constant side: independent by construction
