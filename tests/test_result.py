@@ -98,8 +98,13 @@ def test_ci_upper_end_reaches_the_training_read() -> None:
     z = stats.norm.ppf(0.975)
     r = neural_result(mi_train=0.8, stderr_train=0.05)
     lo, hi = r.ci(0.95)
-    # the margin above the training read adds its error and the held-out one in quadrature
-    assert lo == pytest.approx(0.5 - z * 0.1) and hi == pytest.approx(0.8 + z * math.hypot(0.1, 0.05))
+    # the upper end's centre is the training read plus as much again as it exceeds the held-out
+    # read (0.8 + 0.3), its margin the two errors in quadrature
+    assert r.upper_read == pytest.approx(1.1)
+    assert lo == pytest.approx(0.5 - z * 0.1) and hi == pytest.approx(1.1 + z * math.hypot(0.1, 0.05))
+    # a training read at the held-out one adds nothing: the margin alone
+    same = neural_result(mi_train=0.5, stderr_train=0.05)
+    assert same.upper_read == 0.5 and same.ci(0.95)[1] == pytest.approx(0.5 + z * math.hypot(0.1, 0.05))
     # a training read below the held-out interval's upper end changes nothing
     assert neural_result(mi_train=0.45, stderr_train=0.05).ci(0.95) == pytest.approx((0.5 - z * 0.1, 0.5 + z * 0.1))
     assert "training rows" in r.interval_covers and "only" not in r.interval_covers
@@ -107,7 +112,9 @@ def test_ci_upper_end_reaches_the_training_read() -> None:
     d = r.to_dict()
     assert d["mi_train"] == 0.8 and d["stderr_train"] == 0.05 and d["ci95"][1] == pytest.approx(hi)
     assert neural_result(mi_train=0.8, stderr_train=0.05, certified=False).ci(0.95) == (0.0, math.inf)
-    assert neural_result().to_dict()["mi_train"] is None
+    assert neural_result().to_dict()["mi_train"] is None and neural_result().upper_read is None
+    # a training read below the held-out one is not mirrored downwards
+    assert neural_result(mi_train=0.45, stderr_train=0.05).upper_read == 0.45
     inside = neural_result(mi_train=0.45, stderr_train=0.05)
     assert "is inside it" in inside.interval_covers and "up to" not in inside.interval_covers
 
