@@ -539,3 +539,14 @@ def test_radial_reads_a_shared_scale() -> None:
     plain = neuralmi.estimate(x, y, seed=0, radial=False, progress=False).mi
     radial = neuralmi.estimate(x, y, seed=0, radial=True, progress=False).mi
     assert abs(radial - task.mi) < 0.08 and abs(radial - task.mi) < abs(plain - task.mi) - 0.04
+
+
+def test_nwj_reads_the_closed_form_gaussian_critic_at_its_optimum() -> None:
+    # NWJ's optimal critic is 1 + log ratio: the closed-form Gaussian critic is shifted for it, so
+    # with no training NWJ reads the Gaussian MI like DV does (unshifted it read 1/e = 0.37 nats
+    # lower: -0.08 here, reported as 0)
+    x, y, mi = gaussian(2, 0.5, 3000, seed=1)
+    nwj = neuralmi.estimate(x, y, method="nwj", critic="gaussian", folds=None, seed=0, progress=False)
+    dv = neuralmi.estimate(x, y, method="dv", critic="gaussian", folds=None, seed=0, progress=False)
+    assert abs(nwj.mi - mi) < 0.05 and abs(nwj.mi - dv.mi) < 0.01
+    assert not nwj.warnings
