@@ -397,19 +397,19 @@ def test_selection_idle_patience_before_a_first_improvement() -> None:
     assert sel.frozen == [True, True, True] and sel.stop_steps == [1, 4, 4]
 
 
-def test_auto_folds_cross_fit_up_to_2000_distinct_rows() -> None:
+def test_auto_folds_cross_fit_up_to_5000_distinct_rows() -> None:
     from neuralmi.estimators import AUTO_FOLDS, AUTO_FOLDS_MAX_ROWS, MIN_SAMPLES, resolve_folds
 
-    assert (AUTO_FOLDS, AUTO_FOLDS_MAX_ROWS) == (5, 2000)
-    assert resolve_folds("auto", 2000) == 5 and resolve_folds("auto", MIN_SAMPLES) == 5
-    assert resolve_folds("auto", 2001) is None and resolve_folds("auto", MIN_SAMPLES - 1) is None
+    assert (AUTO_FOLDS, AUTO_FOLDS_MAX_ROWS) == (5, 5000)
+    assert resolve_folds("auto", 5000) == 5 and resolve_folds("auto", MIN_SAMPLES) == 5
+    assert resolve_folds("auto", 5001) is None and resolve_folds("auto", MIN_SAMPLES - 1) is None
     assert resolve_folds(None, 100) is None and resolve_folds(3, 10**6) == 3
 
 
 def test_auto_folds_in_the_default_estimate() -> None:
-    x, y, _ = _gauss(2001, 0.5, seed=3)
+    x, y, _ = _gauss(5001, 0.5, seed=3)
     big = NeuralEstimator(steps=50, seed=0).fit(x, y)
-    assert big.folds_ is None and big.result_.config["folds"] is None and big.result_.n_test == 600
+    assert big.folds_ is None and big.result_.config["folds"] is None and big.result_.n_test == 1500
     small = NeuralEstimator(steps=50, seed=0).fit(x[:600], y[:600])
     assert small.folds_ == 5 and small.result_.n_test == 600 and len(small.readout_) == 5
     # 200 distinct rows repeated 12 times: the rule counts distinct rows (2,400 rows, 200 distinct)

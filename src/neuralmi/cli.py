@@ -158,7 +158,7 @@ def _add_estimate_parser(sub: Any) -> None:
         "--folds",
         type=folds_setting,
         help="K >= 3: K-fold cross-fitting, K critics each read on its own fold; none: one split (70 %% "
-        "trains, 30 %% is read); default auto: 5 folds up to 2,000 rows, else one split",
+        "trains, 30 %% is read); default auto: 5 folds up to 5,000 rows, else one split",
     )
     p.add_argument("--k", type=positive_int, help="neighbours for --method ksg (default 3)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
