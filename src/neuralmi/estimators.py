@@ -143,7 +143,7 @@ class EstimatorConfig:
             ``AUTO_FOLDS_MAX_ROWS`` (5,000 since 0.8.0; 2,000 in 0.7.0) distinct rows and they
             are in memory, else ``None`` (measured on the 40-task suite, 6 seeds: at 1,000 rows
             the held-out read of 300 rows was the largest part of the error; at 5,000 rows the
-            MAE fell 0.0533 → 0.0500 and 0.0466 → 0.0451 for 2.1x the time; see the README). ``None``: one training part and two
+            MAE fell 0.0533 → 0.0500 and 0.0466 → 0.0451 for 4.1x the time; see the README). ``None``: one training part and two
             held-out folds (``test_size``), one critic. An integer ``K >= 3``: K-fold cross-fitting (:mod:`neuralmi.ensemble`):
             the rows are split into K folds at random (copies of a row in one fold), critic
             ``k`` is trained on all folds but ``k`` (with its own transform and Gaussian
