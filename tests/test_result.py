@@ -111,6 +111,7 @@ def test_ci_upper_end_reaches_the_training_read() -> None:
     assert "training rows" in str(r)
     d = r.to_dict()
     assert d["mi_train"] == 0.8 and d["stderr_train"] == 0.05 and d["ci95"][1] == pytest.approx(hi)
+    assert d["upper_read"] == pytest.approx(1.1)
     assert neural_result(mi_train=0.8, stderr_train=0.05, certified=False).ci(0.95) == (0.0, math.inf)
     assert neural_result().to_dict()["mi_train"] is None and neural_result().upper_read is None
     # a training read below the held-out one is not mirrored downwards

@@ -154,7 +154,7 @@ class MIResult:
         return (0.0 if low < 0 else low, high)  # MI is never negative (NaN stays NaN)
 
     def to_dict(self) -> dict[str, Any]:
-        """A plain dictionary (JSON-serialisable) of every field, plus ``bits`` and ``ci95``."""
+        """A plain dictionary (JSON-serialisable) of every field, plus ``bits``, ``ci95`` and ``upper_read``."""
         out = {
             "mi": self.mi,
             "bits": self.bits,
@@ -164,6 +164,7 @@ class MIResult:
             "certified": self.certified,
             "mi_train": self.mi_train,
             "stderr_train": self.stderr_train,
+            "upper_read": self.upper_read,
             "method": self.method,
             "config": self.config,
             "history": self.history,
