@@ -6,30 +6,29 @@ from __future__ import annotations
 
 import argparse
 
-__all__ = ["hidden_widths", "positive_float", "positive_int", "timeout_seconds"]
+__all__ = ["folds_setting", "hidden_widths", "positive_float", "positive_int", "timeout_seconds"]
 
 
-def positive_int(text: str) -> int:
+def _int_at_least(text: str, minimum: int, expected: str) -> int:
+    """``text`` as an integer >= ``minimum``; else an ``ArgumentTypeError`` saying ``expected``."""
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
     return value
+
+
+def positive_int(text: str) -> int:
+    return _int_at_least(text, 1, "a positive integer")
 
 
 def folds_setting(text: str) -> int | str:
     """``--folds``: ``auto``, ``none`` (one split) or an integer K >= 3 (K-fold cross-fitting)."""
     if text.lower() in ("auto", "none"):
         return text.lower()
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected auto, none or an integer >= 3, got {text!r}") from None
-    if value < 3:
-        raise argparse.ArgumentTypeError(f"expected auto, none or an integer >= 3, got {text!r}")
-    return value
+    return _int_at_least(text, 3, "auto, none or an integer >= 3")
 
 
 def positive_float(text: str) -> float:

@@ -33,7 +33,7 @@ import torch
 
 from . import distributed
 from ._validation import check_pair
-from .estimators import BASELINE_METHODS, NEURAL_METHODS, NeuralEstimator, _baseline
+from .estimators import BASELINE_METHODS, NEURAL_METHODS, NeuralEstimator, _baseline, explicit_folds
 from .objectives import MutualInformation
 from .result import MIResult
 from .training import TrainConfig, TrainResult, train
@@ -143,7 +143,7 @@ def estimate_sharded(x: Any, y: Any, method: str = "mine", critic: Any = "auto",
     records the number of ranks. In one process it is the plain estimate."""
     if method not in (*NEURAL_METHODS, *BASELINE_METHODS):
         raise ValueError(f"unknown method {method!r}; choose one of {', '.join((*NEURAL_METHODS, *BASELINE_METHODS))}")
-    if options.get("folds") not in (None, "auto"):
+    if explicit_folds(options.get("folds")):
         raise ValueError(
             "folds= (K-fold cross-fitting) is not available with distributed=True (the sharded "
             "estimate trains one critic): leave folds=None"

@@ -58,6 +58,7 @@ from .estimators import (
     _duplicate_groups,
     _split,
     estimate,
+    explicit_folds,
     read_folds,
     train_config,
     train_steps,
@@ -449,7 +450,7 @@ class ConditionalMI(SklearnTagsMixin):
             )
         self._estimator = NeuralEstimator(method=p.pop("method"), critic=critic, **p)
         self.config = self._estimator.config
-        if self.config.folds not in (None, "auto"):
+        if explicit_folds(self.config.folds):
             raise ValueError(
                 "folds= (K-fold cross-fitting) is for I(X;Y) only; conditional MI trains on one "
                 "training part and reads two held-out folds: leave folds=None"

@@ -231,7 +231,7 @@ class EstimatorConfig:
         object.__setattr__(self, "hidden", hidden)
         if not 0.0 < self.test_size < 1.0:
             raise ValueError(f"test_size must be in (0, 1); got {self.test_size}")
-        if self.folds is not None and not (isinstance(self.folds, str) and self.folds == "auto"):
+        if explicit_folds(self.folds):
             if isinstance(self.folds, bool) or not isinstance(self.folds, (int, np.integer)) or self.folds < 3:
                 raise ValueError(
                     f"folds must be 'auto', None (one training part, two held-out folds) or an integer "
@@ -372,6 +372,13 @@ def _certified(found: list[tuple[type[Warning], str]]) -> bool:
     """Whether a fit's warnings leave its interval standing: :meth:`NeuralEstimator._diagnose`
     is where the certification ceilings are checked (no :class:`UncertifiableWarning` found)."""
     return not any(kind is W.UncertifiableWarning for kind, _ in found)
+
+
+def explicit_folds(folds: object) -> bool:
+    """Whether the setting ``folds`` asks for K-fold cross-fitting itself (anything but ``None``
+    and ``"auto"``, which may mean one split); checked with ``isinstance`` so that an array
+    passed by mistake reaches the validation's own error."""
+    return folds is not None and not (isinstance(folds, str) and folds == "auto")
 
 
 def resolve_folds(folds: int | str | None, n: int) -> int | None:
@@ -719,7 +726,7 @@ class NeuralEstimator(SklearnTagsMixin):
         cfg = self.config
         split, streamed = None, None
         if is_stream(x, y):  # one pass keeps uniform samples of the rows: see neuralmi.streaming
-            if cfg.folds not in (None, "auto"):
+            if explicit_folds(cfg.folds):
                 raise ValueError(
                     "folds= (K-fold cross-fitting) needs all rows in memory; this input is streamed "
                     "(an iterable of (x, y) batches, or more than neuralmi.streaming.STREAM_MIN_ROWS "

@@ -88,14 +88,14 @@ def independence_test(
         True
     """
     from ._validation import check_positive_int
-    from .estimators import NEURAL_METHODS, NeuralEstimator
+    from .estimators import NEURAL_METHODS, NeuralEstimator, explicit_folds
 
     if method not in NEURAL_METHODS:
         raise ValueError(f"independence_test needs a neural method ({', '.join(NEURAL_METHODS)}); got {method!r}")
     b = check_positive_int(n_permutations, "n_permutations", minimum=1)
     # one split and two held-out folds unless folds=K is asked for: the test's calibration and
     # power were measured so (folds="auto" would cross-fit small samples, K Bonferroni-combined folds)
-    if options.get("folds", "auto") == "auto":
+    if not explicit_folds(options.get("folds")):
         options["folds"] = None
     est = NeuralEstimator(method=method, **options).fit(x, y)
     if est.critic_ is None:  # a constant side: independent by construction
