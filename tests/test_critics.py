@@ -454,9 +454,9 @@ def test_a_baseline_embedded_beside_derived_columns_scores_the_same(magnitude: b
 
 
 def _radial_weight(critic: GaussianCritic) -> float:
-    """The largest weight the quadratic form puts on the last column of either side."""
+    """The largest weight the quadratic form puts on the last two columns (the radial ones) of either side."""
     m = critic.quadratic().abs()
-    return float(max(m[critic.dim_x - 1].max(), m[-1].max()))
+    return float(max(m[critic.dim_x - 2 : critic.dim_x].max(), m[-2:].max()))
 
 
 def test_the_baseline_takes_the_radial_columns_only_on_held_out_evidence() -> None:
@@ -471,15 +471,15 @@ def test_the_baseline_takes_the_radial_columns_only_on_held_out_evidence() -> No
     # a Student-t pair (dependent through a shared scale only), too many rows for the magnitude
     # features: the plain critic of all the columns, radial ones included, wins
     x, y = radial_pair("student-identity-5-5-2", MAGNITUDE_MAX_ROWS + 2000)
-    critic = gaussian_baseline(x, y, extra=(1, 1))
+    critic = gaussian_baseline(x, y, extra=(2, 2))
     assert type(critic) is GaussianCritic and _radial_weight(critic) > 0.05
     # jointly Gaussian data: the two radial columns correlate, and the critic of all the columns
     # would weight them (0.36), but the plain critic is the true log-ratio already and reads
     # higher on held-out parts: the radial columns are weighted zero
     x, y = radial_pair("gauss-d5-rho0.75", MAGNITUDE_MAX_ROWS + 2000)
     assert _radial_weight(GaussianCritic.from_data(x, y, covariance="cv")) > 0.1
-    critic = gaussian_baseline(x, y, extra=(1, 1))
+    critic = gaussian_baseline(x, y, extra=(2, 2))
     assert type(critic) is GaussianCritic and _radial_weight(critic) == 0.0
     # a fixed covariance (no held-out evidence): the plain columns only
     x, y = radial_pair("student-identity-5-5-2", 1500)
-    assert _radial_weight(gaussian_baseline(x, y, covariance=0.1, extra=(1, 1))) == 0.0
+    assert _radial_weight(gaussian_baseline(x, y, covariance=0.1, extra=(2, 2))) == 0.0

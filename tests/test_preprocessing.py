@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from scipy import special, stats
 
+import neuralmi
 from neuralmi.preprocessing import TRANSFORMS, ColumnTransform, fit_transform
 
 FINITE = st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False)
@@ -170,20 +171,41 @@ def test_column_transform_checks_its_fields() -> None:
 
 
 @pytest.mark.parametrize("kind", TRANSFORMS)
-def test_radial_column_is_the_rank_gaussian_squared_norm(kind: str) -> None:
+def test_radial_columns_are_the_rank_gaussian_squared_norms(kind: str) -> None:
+    from neuralmi.preprocessing import RADIAL_TAIL_DOF
+
     rng = np.random.default_rng(5)
     train, test = rng.standard_normal((300, 3)) * [1.0, 2.0, 0.5], rng.standard_normal((40, 3))
     plain, radial = fit_transform(train, kind), fit_transform(train, kind, radial=True)
-    assert plain.n_out == 3 and radial.n_out == 4
+    assert plain.n_out == 3 and radial.n_out == 5 and radial.n_derived == 2 and plain.n_derived == 0
     out = radial(test)
     np.testing.assert_array_equal(out[:, :3], plain(test))  # the columns themselves are unchanged
-    sq_train, sq_test = (plain(train) ** 2).sum(1), (plain(test) ** 2).sum(1)
-    # the training rows' own radial values are their normal scores
     n = len(train)
-    np.testing.assert_allclose(radial(train)[:, 3], special.ndtri((stats.rankdata(sq_train) - 0.5) / n), atol=1e-12)
-    # a query row: increasing in its squared norm, and equal norms give equal values
-    order = np.argsort(sq_test)
-    assert np.all(np.diff(out[order, 3]) >= 0)
+    tail = lambda a: (stats.t.ppf(stats.norm.cdf(a), RADIAL_TAIL_DOF) ** 2).sum(1)  # noqa: E731
+    for col, norm in ((3, lambda a: (a**2).sum(1)), (4, tail)):
+        sq_train, sq_test = norm(plain(train)), norm(plain(test))
+        # the training rows' own radial values are their normal scores
+        np.testing.assert_allclose(radial(train)[:, col], special.ndtri((stats.rankdata(sq_train) - 0.5) / n), atol=1e-12)
+        # a query row: increasing in its squared norm, and equal norms give equal values
+        order = np.argsort(sq_test)
+        assert np.all(np.diff(out[order, col]) >= 0)
+
+
+def test_the_tail_radial_column_recovers_a_student_t_sides_norm() -> None:
+    # a Student-t side with 2 degrees of freedom and identity dispersion: its rank-transformed
+    # columns mapped to t_2 scores are the raw columns again (up to the empirical CDF), so the
+    # second radial column orders the rows as |x|^2 does; the first (Gaussian scores) does not
+    x, _ = neuralmi.tasks.get("student-identity-3-3-2").sample(4000, seed=0)
+    out = fit_transform(x, "rank", radial=True)(x)
+    raw = (x**2).sum(1)
+    assert stats.spearmanr(out[:, 4], raw)[0] > 0.999  # measured 0.9995
+    assert stats.spearmanr(out[:, 3], raw)[0] < 0.997  # measured 0.9958
+
+
+def test_extreme_values_give_finite_radial_columns() -> None:
+    train = np.array([[0.0, 1.0], [1e6, -1e6], [-3.0, 2.0], [5.0, 0.5]])
+    t = fit_transform(train, "standardize", radial=True)
+    assert np.isfinite(t(np.array([[1e300, -1e300], [0.0, 0.0]]))).all()
 
 
 def test_radial_column_keeps_the_rank_transform_invariant_under_increasing_maps() -> None:

@@ -152,7 +152,7 @@ def _add_estimate_parser(sub: Any) -> None:
         dest="radial",
         action="store_const",
         const=False,
-        help="no radial column (each side's squared norm, appended since 0.5.0): 0.4.0's estimator",
+        help="no radial columns (each side's squared norms, appended since 0.5.0): 0.4.0's estimator",
     )
     p.add_argument(
         "--folds",

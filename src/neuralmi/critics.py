@@ -586,7 +586,7 @@ def gaussian_baseline(
     plain critic with that ``covariance`` (see :meth:`GaussianCritic.from_data`).
 
     ``extra``: how many of each side's last columns are derived ones (functions of the others,
-    such as the radial column of :func:`~neuralmi.preprocessing.fit_transform`). Then the plain
+    such as the radial columns of :func:`~neuralmi.preprocessing.fit_transform`). Then the plain
     critic is fitted on the other columns (the derived ones weighted zero), and with ``"cv"``
     two richer candidates are tried in turn, each kept only where it beats the current choice by
     the same margin on every part: the plain critic of *all* the columns, then (at most

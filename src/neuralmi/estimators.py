@@ -123,19 +123,21 @@ class EstimatorConfig:
             custom critics.
         baseline_shrinkage: how the Gaussian critic's correlation matrix is regularised:
             ``"cv"`` (the default: the shrinkage weight, correlation threshold and rank, and
-            plain or magnitude features, with or without the radial column, whose critic reads
+            plain or magnitude features, with or without the radial columns, whose critic reads
             highest on held-out parts of the training rows; see
             :func:`~neuralmi.critics.gaussian_baseline`), ``"oas"``, a weight in [0, 1] of the
             identity, or ``None`` (the sample correlations, which overfit in high dimension at
-            small n); the last three use the plain features (no radial column).
+            small n); the last three use the plain features (no radial columns).
         marginal: ``"shuffle"`` or ``"pairs"`` (see :class:`~neuralmi.MutualInformation`).
         transform: per-column input transform, one of :data:`~neuralmi.preprocessing.TRANSFORMS`.
-        radial: append to each side of at least two columns the rank-to-Gaussian squared norm of
-            its transformed columns (:func:`~neuralmi.preprocessing.fit_transform`; a function of
-            the side, so the MI is unchanged): the critic sees a side's overall magnitude
-            directly; the Gaussian baseline takes it only on held-out evidence. Built-in critics
-            only (a critic module or factory of yours gets the plain columns); not with
-            ``minee``. On by default since 0.5.0 (measured in ``docs/beyond_normal.md``);
+        radial: append to each side of at least two columns two radial columns, the
+            rank-to-Gaussian squared norms of its transformed columns and of their Student-t (2
+            degrees of freedom) scores (:func:`~neuralmi.preprocessing.fit_transform`; functions
+            of the side, so the MI is unchanged): the critic sees a side's overall magnitude
+            directly, measured for light and for heavy tails; the Gaussian baseline takes them
+            only on held-out evidence. Built-in critics only (a critic module or factory of
+            yours gets the plain columns); not with ``minee``. On by default since 0.5.0 (the
+            Student-t norm since 0.9.0; measured in ``docs/beyond_normal.md``);
             ``radial=False`` is 0.4.0's estimator.
         test_size: share of the samples held out for evaluation (never trained on). Ignored
             with ``folds``.
@@ -613,7 +615,7 @@ class NeuralEstimator(SklearnTagsMixin):
 
     # ------------------------------------------------------------------ building blocks
     def _radial(self, a: np.ndarray) -> bool:
-        """Whether side ``a`` (``(n, d)``) gets the radial column: ``radial`` is on, the critic
+        """Whether side ``a`` (``(n, d)``) gets the radial columns: ``radial`` is on, the critic
         is a built-in one, ``d >= 2``, and the method is not ``minee`` (whose reference
         divergences are infinite on data with a column that is a function of the others)."""
         cfg = self.config
@@ -621,7 +623,7 @@ class NeuralEstimator(SklearnTagsMixin):
 
     def _build_critic(self, x_train: np.ndarray, y_train: np.ndarray, extra: tuple[int, int] = (0, 0)) -> nn.Module:
         """The critic to train on ``x_train`` ``(n, dx)``, ``y_train`` ``(n, dy)`` (transformed rows);
-        ``extra``: how many of each side's last columns are derived (the radial column), which
+        ``extra``: how many of each side's last columns are derived (the radial columns), which
         the Gaussian baseline takes only on held-out evidence (:func:`~neuralmi.critics.gaussian_baseline`)."""
         cfg = self.config
         dx, dy = x_train.shape[1], y_train.shape[1]

@@ -15,12 +15,20 @@ trained on raw heavy-tailed data sees a few huge values and either saturates or 
   again.
 - ``"none"``: identity.
 
-With ``radial=True`` (:func:`fit_transform`) the transform also appends one column: the squared
-norm of the transformed columns, :math:`\lVert t(x)\rVert^2`, rank-to-Gaussian under the
-training rows' values. It is a function of the row, so it adds no information and leaves the MI
-of the two sides unchanged; it hands a critic a side's overall magnitude (a scale shared by the
-two sides, as in a multivariate Student-t, or a rotation that depends on the norm, as in the
-"spiral" maps), which a network otherwise has to assemble from the columns.
+With ``radial=True`` (:func:`fit_transform`) the transform also appends two columns, each
+rank-to-Gaussian under the training rows' values: the squared norm of the transformed columns,
+:math:`\lVert t(x)\rVert^2`, and the squared norm of the same columns mapped to Student-t scores
+with ``RADIAL_TAIL_DOF`` (2) degrees of freedom, :math:`\lVert F_{t_2}^{-1}(\Phi(t(x)))\rVert^2`
+(0.9.0). Both are functions of the row, so they add no information and leave the MI of the two
+sides unchanged; they hand a critic a side's overall magnitude (a scale shared by the two sides,
+as in a multivariate Student-t, or a rotation that depends on the norm, as in the "spiral" maps),
+which a network otherwise has to assemble from the columns. The two norms weigh the columns'
+extremes differently: under the Gaussian scores of the rank transform, the first is the norm in
+which a Gaussian's magnitude is measured, the second the one of a heavy-tailed pair (for a
+Student-t side with 2 degrees of freedom and identity dispersion it is a monotone function of
+``|x|²``, the statistic through which the shared scale enters the density); with
+``"rank"`` both depend on a column only through the order of its values, so the invariance
+under increasing maps of a column holds with them.
 """
 
 from __future__ import annotations
@@ -35,6 +43,8 @@ from ._validation import as_samples, check_choice
 __all__ = ["TRANSFORMS", "ColumnTransform", "fit_transform"]
 
 TRANSFORMS = ("rank", "standardize", "asinh", "none")
+#: degrees of freedom of the Student-t scores whose squared norm is the second radial column
+RADIAL_TAIL_DOF = 2.0
 
 
 @dataclass(frozen=True)
@@ -47,6 +57,8 @@ class ColumnTransform:
         quantiles: for ``rank``, a list of the sorted training values of each column.
         radial: ``None``, or the sorted training values of the squared norm of the transformed
             columns: then the output has one more column (see the module docstring).
+        radial_tail: ``None``, or the sorted training values of the squared norm of their
+            Student-t scores: one more column after that.
     """
 
     kind: str
@@ -54,6 +66,7 @@ class ColumnTransform:
     scale: np.ndarray
     quantiles: tuple[np.ndarray, ...] = ()
     radial: np.ndarray | None = None
+    radial_tail: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         check_choice(self.kind, "transform", TRANSFORMS)
@@ -70,17 +83,17 @@ class ColumnTransform:
 
     @property
     def n_derived(self) -> int:
-        """Columns appended after the ``d`` transformed ones: 1 with the radial column, else 0."""
-        return int(self.radial is not None)
+        """Columns appended after the ``d`` transformed ones: 2 with the radial columns, else 0."""
+        return int(self.radial is not None) + int(self.radial_tail is not None)
 
     @property
     def n_out(self) -> int:
-        """Columns of the output: ``d``, or ``d + 1`` with the radial column."""
+        """Columns of the output: ``d``, or ``d + 2`` with the radial columns."""
         return int(self.mean.shape[0]) + self.n_derived
 
     def __call__(self, a: np.ndarray) -> np.ndarray:
         """Apply the transform to ``a`` of shape ``(n, d)``; returns float64 ``(n, d)``
-        (``(n, d + 1)`` with the radial column).
+        (``(n, d + 2)`` with the radial columns).
 
         Raises:
             ValueError: wrong shape, or NaN/infinite values.
@@ -91,9 +104,10 @@ class ColumnTransform:
         if not np.isfinite(a).all():
             raise ValueError("the array to transform contains NaN or infinite values")
         out = self._columns(a)
-        if self.radial is None:
-            return out
-        return np.concatenate([out, _rank_gauss(self.radial, _squared_norm(out))[:, None]], axis=1)
+        derived = [_rank_gauss(self.radial, _squared_norm(out))] if self.radial is not None else []
+        if self.radial_tail is not None:
+            derived.append(_rank_gauss(self.radial_tail, _tail_norm(out)))
+        return np.concatenate([out, *(d[:, None] for d in derived)], axis=1) if derived else out
 
     def _columns(self, a: np.ndarray) -> np.ndarray:
         if self.kind == "none":
@@ -109,6 +123,15 @@ class ColumnTransform:
 
 def _squared_norm(a: np.ndarray) -> np.ndarray:
     return np.einsum("ij,ij->i", a, a)
+
+
+def _tail_norm(a: np.ndarray) -> np.ndarray:
+    """Squared norm of the Student-t (``RADIAL_TAIL_DOF``) scores ``F_t^{-1}(Φ(a))`` of each entry
+    (a strictly increasing map of each column; ``|a|`` capped at 37, where ``Φ(-|a|)`` would
+    underflow, so every value is finite)."""
+    mag = np.minimum(np.abs(a), 37.0)
+    t = -np.sign(a) * special.stdtrit(RADIAL_TAIL_DOF, special.ndtr(-mag))
+    return np.einsum("ij,ij->i", t, t)
 
 
 def _rank_gauss(sorted_col: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -135,7 +158,7 @@ def _rank_gauss(sorted_col: np.ndarray, values: np.ndarray) -> np.ndarray:
 
 def fit_transform(a: np.ndarray, kind: str = "standardize", radial: bool = False) -> ColumnTransform:
     """Fit a :class:`ColumnTransform` of ``kind`` on the rows of ``a`` (``(n, d)``); with
-    ``radial`` it appends the radial column (see the module docstring).
+    ``radial`` it appends the two radial columns (see the module docstring).
 
     Columns with zero spread keep scale 1 (they carry no information; callers drop them first).
     A 1-D ``a`` is one column.
@@ -155,4 +178,5 @@ def fit_transform(a: np.ndarray, kind: str = "standardize", radial: bool = False
     plain = ColumnTransform(kind, mean, scale, quantiles)
     if not radial:
         return plain
-    return ColumnTransform(kind, mean, scale, quantiles, np.sort(_squared_norm(plain(a))))
+    cols = plain(a)
+    return ColumnTransform(kind, mean, scale, quantiles, np.sort(_squared_norm(cols)), np.sort(_tail_norm(cols)))
