@@ -415,3 +415,18 @@ def test_auto_folds_in_the_default_estimate() -> None:
     # 200 distinct rows repeated 12 times: the rule counts distinct rows (2,400 rows, 200 distinct)
     rep = NeuralEstimator(steps=50, seed=0).fit(np.repeat(x[:200], 12, axis=0), np.repeat(y[:200], 12, axis=0))
     assert rep.folds_ == 5
+
+
+def test_a_folds_own_ceiling_is_checked_only_when_cross_fitted() -> None:
+    # three reads of 200 rows: fold 1 reads 5.0 nats, within 1 nat of log(200) = 5.30, while the
+    # average 2.0 is far below log(600) - 1 = 5.40. Cross-fitted, each read is a critic's whole
+    # estimate on its fold, so the fold is flagged; the same reads as one critic's folds are not
+    from neuralmi.objectives import Evaluation
+
+    evals = [Evaluation(v, np.zeros(200), 200) for v in (0.5, 5.0, 0.5)]
+    est = neuralmi.MINE(progress=False)
+    args = dict(value=2.0, stderr=0.1, history={}, batch=512, diverged=False, stopped_early=False, best_steps=[100] * 3)
+    kinds = [kind for kind, _ in est._diagnose(evals=evals, crossfit=True, **args)]
+    messages = [m for _, m in est._diagnose(evals=evals, crossfit=True, **args)]
+    assert kinds == [neuralmi.exceptions.UncertifiableWarning] and "fold 1's read (5.00 nats)" in messages[0]
+    assert est._diagnose(evals=evals, crossfit=False, **args) == []

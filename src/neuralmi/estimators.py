@@ -942,7 +942,7 @@ class NeuralEstimator(SklearnTagsMixin):
         spread_se = float(np.std(fold_values, ddof=1) / math.sqrt(k_n))
         stderr = max(delta_se, spread_se)
 
-        found += self._diagnose(value, stderr, history, batch, diverged, stopped_early, best_steps, evals)
+        found += self._diagnose(value, stderr, history, batch, diverged, stopped_early, best_steps, evals, crossfit=True)
         if spread_se > 2.0 * delta_se + 0.01:
             found.append(
                 (
@@ -1099,7 +1099,10 @@ class NeuralEstimator(SklearnTagsMixin):
         stopped_early: bool,
         best_steps: list[int],
         evals: list[Evaluation],
+        crossfit: bool = False,
     ) -> list[tuple[type[Warning], str]]:
+        """The warnings of a fit: ``evals`` are the held-out reads, one per fold, each by its own
+        critic when ``crossfit`` (K-fold), else the one critic's two held-out folds."""
         cfg = self.config
         out: list[tuple[type[Warning], str]] = []
         if diverged:
@@ -1113,8 +1116,8 @@ class NeuralEstimator(SklearnTagsMixin):
                 f"{value:.3f} is close to it: the true MI may be higher. Use a larger batch_size or 'mine'"
             ))
         n_test = sum(e.n for e in evals)
-        # cross-fitted (K >= 3 reads, each by its own critic on its own fold): each fold has a ceiling too
-        over = _over_ceiling(evals) if len(evals) > 2 else None
+        # cross-fitted (each read by its own critic on its own fold): each fold has a ceiling too
+        over = _over_ceiling(evals) if crossfit else None
         if value > math.log(n_test) - 1.0:
             out.append((W.UncertifiableWarning,
                 f"the estimate ({value:.2f} nats) is within 1 nat of log(held-out samples) = "
@@ -1152,7 +1155,7 @@ class NeuralEstimator(SklearnTagsMixin):
                 "early stopping fired at the first check: training never improved the held-out "
                 "bound. Try another lr or method"
             ))
-        if len(evals) == 2 and abs(evals[0].value - evals[1].value) > 4 * math.hypot(evals[0].stderr, evals[1].stderr) + 0.05:
+        if not crossfit and len(evals) == 2 and abs(evals[0].value - evals[1].value) > 4 * math.hypot(evals[0].stderr, evals[1].stderr) + 0.05:
             out.append((W.UnstableEstimateWarning,
                 f"the two held-out folds disagree ({evals[0].value:.3f} vs {evals[1].value:.3f}) more "
                 "than their error bars allow: the estimate is unstable (heavy tails or too few samples)"
