@@ -327,7 +327,16 @@ def test_a_memorising_critic_reads_zero_on_independent_data_unless_fold_k_leaks(
             patience=None, folds=3, seed=0,
         )
     assert min(v for v in res.history["train"][-3:] if v is not None) > 0.3  # it does memorise
-    assert (res.mi <= 3 * res.stderr + 0.02) != leak, (res.mi, res.stderr)
+    # each fold's read is a held-out bound with its own delta-method error bar: under
+    # independence every fold stays at 0 within it; a leak lifts a fold far above it (0.9.0's
+    # inputs, leaked: folds read 2.28, 0.07, 2.84 with error bars ~0.15-0.28, so the pooled
+    # error, their spread 0.85, hides it, and the check is per fold)
+    folds_at_zero = all(
+        v <= 3 * s + 0.02 for v, s in zip(res.config["fold_values"], res.config["fold_stderrs"])
+    )
+    assert folds_at_zero != leak, (res.config["fold_values"], res.config["fold_stderrs"])
+    if not leak:
+        assert res.mi <= 3 * res.stderr + 0.02, (res.mi, res.stderr)
 
 
 # ----------------------------------------------------------------------------- fitted attributes
