@@ -1155,7 +1155,7 @@ class NeuralEstimator(SklearnTagsMixin):
                 "early stopping fired at the first check: training never improved the held-out "
                 "bound. Try another lr or method"
             ))
-        if not crossfit and len(evals) == 2 and abs(evals[0].value - evals[1].value) > 4 * math.hypot(evals[0].stderr, evals[1].stderr) + 0.05:
+        if len(evals) == 2 and abs(evals[0].value - evals[1].value) > 4 * math.hypot(evals[0].stderr, evals[1].stderr) + 0.05:
             out.append((W.UnstableEstimateWarning,
                 f"the two held-out folds disagree ({evals[0].value:.3f} vs {evals[1].value:.3f}) more "
                 "than their error bars allow: the estimate is unstable (heavy tails or too few samples)"

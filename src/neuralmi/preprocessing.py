@@ -104,10 +104,12 @@ class ColumnTransform:
         if not np.isfinite(a).all():
             raise ValueError("the array to transform contains NaN or infinite values")
         out = self._columns(a)
-        derived = [_rank_gauss(self.radial, _squared_norm(out))] if self.radial is not None else []
-        if self.radial_tail is not None:
-            derived.append(_rank_gauss(self.radial_tail, _tail_norm(out)))
-        return np.concatenate([out, *(d[:, None] for d in derived)], axis=1) if derived else out
+        derived = [
+            _rank_gauss(sorted_norms, norm(out))
+            for sorted_norms, norm in ((self.radial, _squared_norm), (self.radial_tail, _tail_norm))
+            if sorted_norms is not None
+        ]
+        return np.column_stack([out, *derived]) if derived else out
 
     def _columns(self, a: np.ndarray) -> np.ndarray:
         if self.kind == "none":
@@ -130,8 +132,7 @@ def _tail_norm(a: np.ndarray) -> np.ndarray:
     (a strictly increasing map of each column; ``|a|`` capped at 37, where ``Φ(-|a|)`` would
     underflow, so every value is finite)."""
     mag = np.minimum(np.abs(a), 37.0)
-    t = -np.sign(a) * special.stdtrit(RADIAL_TAIL_DOF, special.ndtr(-mag))
-    return np.einsum("ij,ij->i", t, t)
+    return _squared_norm(-np.sign(a) * special.stdtrit(RADIAL_TAIL_DOF, special.ndtr(-mag)))
 
 
 def _rank_gauss(sorted_col: np.ndarray, values: np.ndarray) -> np.ndarray:
