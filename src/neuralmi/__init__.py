@@ -11,7 +11,7 @@ from .estimators import DV, JS, MINE, MINEE, NWJ, SMILE, TUBA, EstimatorConfig, 
 from .objectives import METHODS, MutualInformation
 from .result import MIResult
 
-__version__ = "0.9.0"
+__version__ = "0.10.0"
 
 
 # submodules and names that load on first use, not on ``import neuralmi`` (SciPy's integrators
