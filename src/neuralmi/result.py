@@ -66,8 +66,8 @@ class MIResult:
             critic (MINE/DV, NWJ, InfoNCE, JS, TUBA): the same critic(s) read on the rows they
             were trained on. A critic fitted to its rows reads them high and unseen rows low;
             :meth:`ci` reaches up to :attr:`upper_read`, the training read plus three times
-            what it exceeds ``mi`` by (measured: see the README's coverage table). ``None`` for the other
-            methods.
+            what it exceeds ``mi`` by (measured: see the README's coverage table). ``None`` for
+            the other methods.
         stderr_train: the delta-method standard error of ``mi_train`` (nats).
     """
 
@@ -100,8 +100,8 @@ class MIResult:
             )
         return (
             f"{noise}; above, the critic's bound on its own training rows, {self.mi_train:.4f}, plus "
-            f"{GAP_FACTOR - 1:g} times what it reads them above unseen rows (the bound's gap to the truth, assumed at most "
-            f"{GAP_FACTOR:g} times the critic's overfitting)"
+            f"{GAP_FACTOR - 1:g} times what it reads them above unseen rows (the bound's gap to the "
+            f"truth, assumed at most {GAP_FACTOR:g} times the critic's overfitting)"
         )
 
     @property
