@@ -106,7 +106,7 @@ class ColumnTransform:
         out = self._columns(a)
         derived = [
             _rank_gauss(sorted_norms, norm(out))
-            for sorted_norms, norm in ((self.radial, _squared_norm), (self.radial_tail, _tail_norm))
+            for sorted_norms, norm in zip((self.radial, self.radial_tail), _RADIAL_NORMS)
             if sorted_norms is not None
         ]
         return np.column_stack([out, *derived]) if derived else out
@@ -133,6 +133,10 @@ def _tail_norm(a: np.ndarray) -> np.ndarray:
     underflow, so every value is finite)."""
     mag = np.minimum(np.abs(a), 37.0)
     return _squared_norm(-np.sign(a) * special.stdtrit(RADIAL_TAIL_DOF, special.ndtr(-mag)))
+
+
+#: the norms of the radial columns, in the order of the fields ``radial``, ``radial_tail``
+_RADIAL_NORMS = (_squared_norm, _tail_norm)
 
 
 def _rank_gauss(sorted_col: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -180,4 +184,4 @@ def fit_transform(a: np.ndarray, kind: str = "standardize", radial: bool = False
     if not radial:
         return plain
     cols = plain(a)
-    return ColumnTransform(kind, mean, scale, quantiles, np.sort(_squared_norm(cols)), np.sort(_tail_norm(cols)))
+    return ColumnTransform(kind, mean, scale, quantiles, *(np.sort(norm(cols)) for norm in _RADIAL_NORMS))
